@@ -1,0 +1,28 @@
+"""Run one drill as the main task of the process, with Ctrl-C and SIGTERM turned into aborts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from drdrill.drills.loader import LoadedDrill
+from drdrill.drills.runner import DrillHooks, DrillRun, default_run_dir, install_abort_handlers
+
+logger = logging.getLogger(__name__)
+
+
+async def execute_drill(
+    loaded: LoadedDrill,
+    out: Path,
+    hooks: DrillHooks | None = None,
+    run_dir: Path | None = None,
+) -> Path:
+    """Run the drill to its end (completed or aborted); returns its run directory."""
+    run = DrillRun(loaded, run_dir or default_run_dir(out, loaded.drill.name),
+                   hooks or DrillHooks())
+    task = asyncio.create_task(run.run(), name=f"drill-{run.run_id}")
+    install_abort_handlers(task)
+    result = await task
+    logger.info("run %s %s: %s", result.run_id, result.status, result.run_dir)
+    return result.run_dir

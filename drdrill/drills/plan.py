@@ -1,0 +1,74 @@
+"""The plan of a drill: every action it would take and the exact target of each, in order.
+
+`drdrill plan FILE` prints it and runs nothing; the runner performs exactly these actions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drdrill.drills import step_catalog  # noqa: F401 - registers every kind
+from drdrill.drills.faults import build_fault
+from drdrill.drills.schema import DrillFile
+from drdrill.drills.steps import step_label
+from drdrill.redact import redact
+
+
+def render_plan(drill: DrillFile) -> list[str]:
+    """The plan as lines of text, secrets masked."""
+    lines = [f"drill {drill.name}: {drill.description}".rstrip(": ")]
+    lines.append(_objectives(drill))
+    lines.append("probes (run from before the baseline to the end):")
+    for spec in drill.probes:
+        where = _target_text(drill, getattr(spec, "target", None))
+        flag = " critical" if spec.critical else ""
+        lines.append(
+            f"  - {spec.name} [{spec.kind}{flag}] every {spec.interval_ms} ms,"
+            f" timeout {spec.timeout_ms} ms -> {where}"
+        )
+
+    lines.append(f"1. baseline for {drill.baseline_seconds:g} s")
+    for fault_spec in drill.faults:
+        fault = build_fault(fault_spec)
+        lines.append(f"2. fault (T0): {fault.kind} -> {redact(fault.target)}")
+    lines += _steps("3. failover", drill.failover, drill)
+    lines.append(
+        f"4. recovery: wait until critical probes are ok for {drill.stable_window_seconds:g} s"
+        f" (budget {drill.recovery_budget_seconds:g} s from T0)"
+    )
+    lines.append("5. verification: final read of every store on its current target")
+    lines += _steps("6. failback", drill.failback, drill)
+    lines.append("7. teardown: lift the fault(s)")
+    lines += _steps("on abort, rollback", drill.rollback, drill)
+    return lines
+
+
+def _objectives(drill: DrillFile) -> str:
+    rto = drill.objectives.rto_seconds
+    rpo = drill.objectives.rpo_seconds
+    return f"objectives: RTO <= {rto if rto is not None else '-'} s," \
+        f" RPO <= {rpo if rpo is not None else '-'} s"
+
+
+def _steps(title: str, steps: list[Any], drill: DrillFile) -> list[str]:
+    if not steps:
+        return [f"{title}: none"]
+
+    lines = [f"{title}:"]
+    for spec in steps:
+        where = _target_text(drill, getattr(spec, "target", None))
+        lines.append(
+            f"  - {step_label(spec)} [{spec.kind}] -> {where}"
+            f" (timeout {spec.timeout_seconds:g} s)"
+        )
+    return lines
+
+
+def _target_text(drill: DrillFile, ref: str | None) -> str:
+    """`region.family (address)` with any secret in the address masked."""
+    if ref is None:
+        return "-"
+
+    target = drill.target(ref)
+    address = getattr(target, "dsn", None) or getattr(target, "url", None) or ""
+    return f"{ref} ({redact(address)})" if address else ref
