@@ -12,9 +12,9 @@ import typer
 
 from drdrill.drills.loader import LoadedDrill, load_drill
 from drdrill.drills.plan import render_plan
+from drdrill.drills.secrets import drill_secrets
 from drdrill.errors import DrillFileError
-from drdrill.reports.build import build_reports, exit_code
-from drdrill.reports.console import print_outcome
+from drdrill.redact import redact, redact_log_handlers, remember_secrets
 
 app = typer.Typer(
     help="Run disaster-recovery drills and measure RTO and RPO.",
@@ -39,6 +39,7 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    redact_log_handlers()
 
 
 def _load_or_exit(path: Path) -> LoadedDrill:
@@ -46,8 +47,10 @@ def _load_or_exit(path: Path) -> LoadedDrill:
     try:
         loaded = load_drill(path)
     except DrillFileError as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo(redact(str(exc)), err=True)
         raise typer.Exit(2) from None
+
+    remember_secrets(drill_secrets(loaded.drill))
 
     for warning in loaded.warnings:
         typer.echo(f"warning: {warning}", err=True)
@@ -79,6 +82,9 @@ def run(
     file: FileArg,
     out: OutOpt = Path("runs"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, run nothing")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="run against targets not on loopback without asking")
+    ] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Run a drill file against real targets and measure it.
@@ -90,11 +96,47 @@ def run(
         typer.echo("\n".join(render_plan(loaded.drill)))
         raise typer.Exit(0)
 
+    from drdrill.drills.confirm import confirmed
+
+    if not confirmed(loaded.drill, yes, _ask):
+        typer.echo("not confirmed: nothing was done (give --yes, or type the drill's name)",
+                   err=True)
+        raise typer.Exit(2)
+
     _setup_logging(verbose)
     from drdrill.drills.execute import execute_drill
 
     run_dir = asyncio.run(execute_drill(loaded, out))
     _report_and_exit(run_dir)
+
+
+def _ask(prompt: str) -> str | None:
+    """Ask on the terminal; None when nothing can be typed (no input, or end of input)."""
+    try:
+        answer: str = typer.prompt(prompt, default="", show_default=False, err=True)
+    except (typer.Abort, EOFError):
+        return None
+    return answer
+
+
+@app.command()
+def preflight(
+    file: FileArg,
+    seconds: Annotated[float, typer.Option(help="how long the probes run")] = 3.0,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Check that the drill could run: probes for a few seconds, and a read-only check of
+    every fault and step's target and permissions. Injects nothing, runs no step.
+
+    Example: drdrill preflight examples/local.yaml --seconds 3
+    """
+    loaded = _load_or_exit(file)
+    _setup_logging(verbose)
+    from drdrill.drills.preflight import render_preflight, run_preflight
+
+    found = asyncio.run(run_preflight(loaded.drill, seconds))
+    typer.echo("\n".join(render_preflight(found)))
+    raise typer.Exit(0 if found.ready else 2)
 
 
 @app.command()
@@ -111,6 +153,10 @@ def simulate(
     ] = 2.0,
     ttl: Annotated[float, typer.Option(help="dns-ttl: TTL of the flipped record, seconds")] = 5.0,
     seconds: Annotated[float, typer.Option(help="partition: how long the cut lasts")] = 4.0,
+    components: Annotated[
+        str | None,
+        typer.Option(help="comma-separated parts to run (e.g. postgres); default: all"),
+    ] = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Build two regions on loopback from real servers, run a drill on them, measure it.
@@ -119,6 +165,7 @@ def simulate(
     """
     _setup_logging(verbose)
     from drdrill.sim.scenarios import ScenarioOptions, known_scenarios
+    from drdrill.sim.simulate import select_components
     from drdrill.sim.simulate import simulate as run_simulation
 
     if scenario not in known_scenarios():
@@ -135,7 +182,13 @@ def simulate(
         ttl_seconds=ttl,
         seconds=seconds,
     )
-    run_dir = asyncio.run(run_simulation(options, out))
+    names = [n.strip() for n in components.split(",")] if components else None
+    try:
+        parts = select_components(options, names)
+    except ValueError as exc:
+        typer.echo(f"--components: {exc}", err=True)
+        raise typer.Exit(2) from None
+    run_dir = asyncio.run(run_simulation(options, out, parts))
     _report_and_exit(run_dir)
 
 
@@ -157,9 +210,135 @@ def _report_and_exit(run_dir: Path | None) -> None:
     if run_dir is None:
         raise typer.Exit(2)
 
+    from drdrill.reports.build import build_reports, exit_code
+    from drdrill.reports.console import print_outcome
+
     summary: dict[str, Any] = build_reports(run_dir)
     print_outcome(summary, run_dir)
     raise typer.Exit(exit_code(summary))
+
+
+RunDirArg = Annotated[Path, typer.Argument(help="a run directory", show_default=False)]
+
+
+@app.command()
+def verify(
+    run_dir: RunDirArg,
+    key: Annotated[Path | None, typer.Option(
+        "--key", help="the signer's SSH public key (.pub) the signature must match")] = None,
+    allowed_signers: Annotated[Path | None, typer.Option(
+        "--allowed-signers", help="an OpenSSH allowed_signers file naming trusted keys")] = None,
+    gpg_homedir: Annotated[Path | None, typer.Option(
+        "--gpg-homedir", help="GnuPG home whose keyring checks a .asc signature")] = None,
+) -> None:
+    """Check a run's evidence bundle: every file's hash, and the signature of the hash list.
+
+    Exit 0 intact, 1 a file changed or missing or a signature invalid, 2 no bundle to check.
+    Example: drdrill verify runs/local-sim-20261203T120000Z-4242 --key signer.pub
+    """
+    from drdrill.reports.signing import SigningError
+    from drdrill.reports.verify import EvidenceMissing, verify_evidence
+
+    try:
+        result = verify_evidence(run_dir, allowed_signers=allowed_signers, public_key=key,
+                                 gpg_homedir=gpg_homedir)
+    except (EvidenceMissing, SigningError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+    for name in result.matched:
+        typer.echo(f"ok        {name}")
+    for name in result.changed:
+        typer.echo(f"CHANGED   {name}: its sha256 differs from evidence.sha256")
+    for name in result.missing:
+        typer.echo(f"MISSING   {name}")
+    for name in result.unlisted:
+        typer.echo(f"unlisted  {name}: present but not covered by evidence.sha256")
+    for check in result.signatures:
+        state = "valid" if check.valid else "INVALID"
+        typer.echo(f"signature {check.file} ({check.kind}): {state}: {check.detail}")
+    for problem in result.problems:
+        typer.echo(f"problem   {problem}")
+
+    if not result.ok:
+        named = ", ".join(result.changed + result.missing) or "the signature"
+        typer.echo(f"evidence NOT intact: {named}", err=True)
+        raise typer.Exit(1)
+    typer.echo("evidence intact")
+
+
+@app.command()
+def sign(
+    run_dir: RunDirArg,
+    key: Annotated[Path | None, typer.Option(
+        "--key", help="SSH private key to sign with (ssh-keygen -Y sign)")] = None,
+    gpg_key: Annotated[str | None, typer.Option(
+        "--gpg-key", help="GnuPG key id to sign with (needs gpg)")] = None,
+    gpg_homedir: Annotated[Path | None, typer.Option("--gpg-homedir")] = None,
+) -> None:
+    """Sign a run's evidence.sha256, after checking that the bundle is unchanged.
+
+    Example: drdrill sign runs/local-sim-20261203T120000Z-4242 --key ~/.ssh/id_ed25519
+    """
+    from drdrill.reports.evidence import EVIDENCE_NAME
+    from drdrill.reports.signing import SigningError, gpg_sign, ssh_sign
+    from drdrill.reports.verify import EvidenceMissing, verify_evidence
+
+    if key is None and gpg_key is None:
+        typer.echo("sign: give --key (SSH) or --gpg-key (GnuPG)", err=True)
+        raise typer.Exit(2)
+
+    try:
+        result = verify_evidence(run_dir)
+        if result.changed or result.missing or result.problems:
+            typer.echo(f"sign: refusing to sign a changed bundle: "
+                       f"{', '.join(result.changed + result.missing + result.problems)}", err=True)
+            raise typer.Exit(1)
+        if key is not None:
+            typer.echo(f"signed: {ssh_sign(run_dir / EVIDENCE_NAME, key)}")
+        if gpg_key is not None:
+            typer.echo(f"signed: {gpg_sign(run_dir / EVIDENCE_NAME, gpg_key, gpg_homedir)}")
+    except (EvidenceMissing, SigningError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="run directories", show_default=False)],
+    fail_if_worse: Annotated[float | None, typer.Option(
+        "--fail-if-worse", metavar="PERCENT",
+        help="exit 1 when the newest run's RTO or RPO exceeds the previous one's by more")] = None,
+) -> None:
+    """RTO, RPO and lost writes across runs, oldest first (by each run's UTC start).
+
+    Example: drdrill compare runs/* --fail-if-worse 20
+    """
+    from rich.console import Console
+
+    from drdrill.reports.compare import NotARunDir, load_runs, regressions, trend_table
+
+    try:
+        rows = load_runs(run_dirs)
+    except NotARunDir as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200  # a CI log: keep each run on one line
+    console.print(trend_table(rows))
+    if len({row.drill for row in rows}) > 1:
+        typer.echo("warning: these runs are of different drills", err=True)
+    if fail_if_worse is None:
+        return
+
+    worse = regressions(rows, fail_if_worse)
+    for line in worse:
+        typer.echo(f"regressed: {line}")
+    if worse:
+        raise typer.Exit(1)
+    typer.echo(f"no regression of more than {fail_if_worse:g}% against the previous run")
 
 
 def main() -> None:
