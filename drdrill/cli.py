@@ -25,6 +25,14 @@ logger = logging.getLogger("drdrill")
 
 FileArg = Annotated[Path, typer.Argument(help="the drill file (YAML)", show_default=False)]
 OutOpt = Annotated[Path, typer.Option("--out", help="where run directories are written")]
+MetricsOpt = Annotated[
+    Path | None,
+    typer.Option("--metrics-file", help="also write the results in Prometheus text format here"),
+]
+SignOpt = Annotated[
+    Path | None,
+    typer.Option("--sign", help="sign the evidence bundle with this SSH private key"),
+]
 
 
 def _scenario_names() -> list[str]:
@@ -107,7 +115,7 @@ def run(
     from drdrill.drills.execute import execute_drill
 
     run_dir = asyncio.run(execute_drill(loaded, out))
-    _report_and_exit(run_dir)
+    _report_and_exit(run_dir, metrics_file, sign)
 
 
 def _ask(prompt: str) -> str | None:
@@ -120,13 +128,70 @@ def _ask(prompt: str) -> str | None:
 
 
 @app.command()
+def failover(
+    file: FileArg,
+    from_region: Annotated[str, typer.Option("--from", help="the region failed away from")],
+    to_region: Annotated[str, typer.Option("--to", help="the region failed over to")],
+    evidence: Annotated[Path, typer.Option(
+        "--evidence", help="a new directory: the run's journal, reports and evidence bundle")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, run nothing")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="run against targets not on loopback without asking")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+) -> None:
+    """Run a drill file as a failover from one region to another, for runbooks.
+
+    The same drill as `run`, refused (exit 2) unless --from and --to are regions of the file
+    and its failover steps act on --to. The run directory is --evidence itself: the journal,
+    the reports and the evidence bundle (evidence.sha256) are left there.
+
+    Example: drdrill failover --from us-east-1 --to eu-central-1 --evidence ev/ga FILE
+    """
+    from drdrill.drills.failover_regions import failover_region_problems
+
+    loaded = _load_or_exit(file)
+    problems = failover_region_problems(loaded.drill, from_region, to_region)
+    for problem in problems:
+        typer.echo(f"{file}: {problem}", err=True)
+    if problems:
+        raise typer.Exit(2)
+
+    typer.echo(f"failover {from_region} -> {to_region}, evidence in {evidence}")
+    if dry_run:
+        typer.echo("\n".join(render_plan(loaded.drill)))
+        raise typer.Exit(0)
+
+    # One run per evidence directory: a bundle whose journal mixed two runs would prove nothing.
+    if evidence.exists() and (not evidence.is_dir() or any(evidence.iterdir())):
+        typer.echo(f"--evidence: {evidence} exists and is not an empty directory", err=True)
+        raise typer.Exit(2)
+
+    from drdrill.drills.confirm import confirmed
+
+    if not confirmed(loaded.drill, yes, _ask):
+        typer.echo("not confirmed: nothing was done (give --yes, or type the drill's name)",
+                   err=True)
+        raise typer.Exit(2)
+
+    _setup_logging(verbose)
+    from drdrill.drills.execute import execute_drill
+
+    run_dir = asyncio.run(execute_drill(loaded, evidence.parent, run_dir=evidence))
+    _report_and_exit(run_dir)
+
+
+@app.command()
 def preflight(
     file: FileArg,
     seconds: Annotated[float, typer.Option(help="how long the probes run")] = 3.0,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
-    """Check that the drill could run: probes for a few seconds, and a read-only check of
-    every fault and step's target and permissions. Injects nothing, runs no step.
+    """Check that the drill could run; injects no fault and runs no step.
+
+    The probes run for a few seconds, and every fault and step gets a read-only check of its
+    target and permissions (for PostgreSQL, the standby is in recovery and the role may call
+    pg_promote; for AWS, a DryRun where the API has one).
 
     Example: drdrill preflight examples/local.yaml --seconds 3
     """
@@ -157,6 +222,8 @@ def simulate(
         str | None,
         typer.Option(help="comma-separated parts to run (e.g. postgres); default: all"),
     ] = None,
+    metrics_file: MetricsOpt = None,
+    sign: SignOpt = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Build two regions on loopback from real servers, run a drill on them, measure it.
@@ -189,12 +256,14 @@ def simulate(
         typer.echo(f"--components: {exc}", err=True)
         raise typer.Exit(2) from None
     run_dir = asyncio.run(run_simulation(options, out, parts))
-    _report_and_exit(run_dir)
+    _report_and_exit(run_dir, metrics_file, sign)
 
 
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="a run directory holding journal.jsonl")],
+    metrics_file: MetricsOpt = None,
+    sign: SignOpt = None,
 ) -> None:
     """Rebuild summary.json and report.md of a run from its journal alone.
 
@@ -203,17 +272,21 @@ def report(
     if not (run_dir / "journal.jsonl").is_file():
         typer.echo(f"{run_dir}: no journal.jsonl in this directory", err=True)
         raise typer.Exit(2)
-    _report_and_exit(run_dir)
+    _report_and_exit(run_dir, metrics_file, sign)
 
 
-def _report_and_exit(run_dir: Path | None) -> None:
+def _report_and_exit(
+    run_dir: Path | None, metrics_file: Path | None = None, sign: Path | None = None
+) -> None:
     if run_dir is None:
         raise typer.Exit(2)
 
     from drdrill.reports.build import build_reports, exit_code
     from drdrill.reports.console import print_outcome
+    from drdrill.reports.outputs import OutputOptions
 
-    summary: dict[str, Any] = build_reports(run_dir)
+    options = OutputOptions(metrics_file=metrics_file, ssh_key=sign)
+    summary: dict[str, Any] = build_reports(run_dir, options)
     print_outcome(summary, run_dir)
     raise typer.Exit(exit_code(summary))
 

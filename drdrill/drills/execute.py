@@ -8,6 +8,7 @@ from pathlib import Path
 
 from drdrill.drills.loader import LoadedDrill
 from drdrill.drills.runner import DrillHooks, DrillRun, default_run_dir, install_abort_handlers
+from drdrill.reports.progress import make_progress
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +20,11 @@ async def execute_drill(
     run_dir: Path | None = None,
 ) -> Path:
     """Run the drill to its end (completed or aborted); returns its run directory."""
-    run = DrillRun(loaded, run_dir or default_run_dir(out, loaded.drill.name),
-                   hooks or DrillHooks())
-    task = asyncio.create_task(run.run(), name=f"drill-{run.run_id}")
-    install_abort_handlers(task)
-    result = await task
+    with make_progress() as progress:
+        run = DrillRun(loaded, run_dir or default_run_dir(out, loaded.drill.name),
+                       hooks or DrillHooks(), on_progress=progress)
+        task = asyncio.create_task(run.run(), name=f"drill-{run.run_id}")
+        install_abort_handlers(task)
+        result = await task
     logger.info("run %s %s: %s", result.run_id, result.status, result.run_dir)
     return result.run_dir
