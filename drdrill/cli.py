@@ -93,6 +93,8 @@ def run(
     yes: Annotated[
         bool, typer.Option("--yes", help="run against targets not on loopback without asking")
     ] = False,
+    metrics_file: MetricsOpt = None,
+    sign: SignOpt = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Run a drill file against real targets and measure it.
@@ -138,6 +140,8 @@ def failover(
     yes: Annotated[
         bool, typer.Option("--yes", help="run against targets not on loopback without asking")
     ] = False,
+    metrics_file: MetricsOpt = None,
+    sign: SignOpt = None,
     verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
 ) -> None:
     """Run a drill file as a failover from one region to another, for runbooks.
@@ -178,7 +182,7 @@ def failover(
     from drdrill.drills.execute import execute_drill
 
     run_dir = asyncio.run(execute_drill(loaded, evidence.parent, run_dir=evidence))
-    _report_and_exit(run_dir)
+    _report_and_exit(run_dir, metrics_file, sign)
 
 
 @app.command()

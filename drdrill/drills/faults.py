@@ -63,7 +63,9 @@ def resolve_pid(spec: Any) -> int:
         first = Path(spec.pid_file).read_text().splitlines()[0]
         return int(first.strip())
     except (OSError, IndexError, ValueError) as exc:
-        raise FaultError(f"{spec.kind} {spec.label}: cannot read a pid from {spec.pid_file}: {exc}")
+        raise FaultError(
+            f"{spec.kind} {spec.label}: cannot read a pid from {spec.pid_file}: {exc}"
+        ) from exc
 
 
 @register_fault("process.kill", "process.pause")

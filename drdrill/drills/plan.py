@@ -30,7 +30,8 @@ def render_plan(drill: DrillFile) -> list[str]:
     lines.append(f"1. baseline for {drill.baseline_seconds:g} s")
     for fault_spec in drill.faults:
         fault = build_fault(fault_spec)
-        lines.append(f"2. fault (T0): {fault.kind} -> {redact(fault.target)}")
+        lift = f", lifted {fault.lift_after:g} s after its inject" if fault.lift_after else ""
+        lines.append(f"2. fault (T0): {fault.kind} -> {redact(fault.target)}{lift}")
     lines += _steps("3. failover", drill.failover, drill)
     lines.append(
         f"4. recovery: wait until critical probes are ok for {drill.stable_window_seconds:g} s"
@@ -56,12 +57,19 @@ def _steps(title: str, steps: list[Any], drill: DrillFile) -> list[str]:
 
     lines = [f"{title}:"]
     for spec in steps:
-        where = _target_text(drill, getattr(spec, "target", None))
+        where = _step_where(drill, spec)
         lines.append(
             f"  - {step_label(spec)} [{spec.kind}] -> {where}"
             f" (timeout {spec.timeout_seconds:g} s)"
         )
     return lines
+
+
+def _step_where(drill: DrillFile, spec: Any) -> str:
+    """What a step acts on: its target, or the proxy links it heals."""
+    if getattr(spec, "target", None) is None and hasattr(spec, "proxy"):
+        return f"links {', '.join(spec.links)} of proxy {spec.proxy}"
+    return _target_text(drill, getattr(spec, "target", None))
 
 
 def _target_text(drill: DrillFile, ref: str | None) -> str:

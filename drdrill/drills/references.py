@@ -66,7 +66,8 @@ def _check_steps(drill: DrillFile) -> list[str]:
             if target is not None and drill.target(target) is None:
                 problems.append(f"{field}.target: {target!r} names no declared target")
 
-            for name in getattr(step, "switch_probes", None) or []:
-                if name not in probe_names:
-                    problems.append(f"{field}.switch_probes: {name!r} is not a probe")
+            for key in ("switch_probes", "pinned_probes"):
+                for name in getattr(step, key, None) or []:
+                    if name not in probe_names:
+                        problems.append(f"{field}.{key}: {name!r} is not a probe")
     return problems

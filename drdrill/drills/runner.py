@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,12 +25,15 @@ from drdrill.drills.faults import Fault, build_fault
 from drdrill.drills.header import run_header
 from drdrill.drills.live import LiveProbe
 from drdrill.drills.loader import LoadedDrill
+from drdrill.drills.schema import Guardrails
+from drdrill.drills.secrets import RedactingJournalWriter, drill_secrets
 from drdrill.drills.steps import StepContext, step_label, step_runner
 from drdrill.errors import AbortDrill, DrdrillError
-from drdrill.journal.writer import JOURNAL_NAME, JournalWriter
+from drdrill.journal.writer import JOURNAL_NAME
 from drdrill.probes.base import Probe, WriteProbe, seqs_to_ranges
 from drdrill.probes.catalog import build_probe
 from drdrill.probes.ticker import OpRecord, Ticker
+from drdrill.redact import remember_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +86,11 @@ class DrillRun:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.run_id = self.run_id or f"{stamp}-{secrets.token_hex(3)}"
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.journal = JournalWriter(self.run_dir / JOURNAL_NAME)
-        self.clock = ClockMapping.take()
         drill = self.loaded.drill
+        # Known before anything is written, so that no record, note or log line shows them.
+        remember_secrets(drill_secrets(drill))
+        self.journal = RedactingJournalWriter(self.run_dir / JOURNAL_NAME)
+        self.clock = ClockMapping.take()
         self.probes: dict[str, Probe] = {
             spec.name: build_probe(spec, drill.target(spec.target), self.run_id)
             for spec in drill.probes
@@ -134,7 +139,8 @@ class DrillRun:
         except (AbortDrill, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError):
                 _uncancel()
-            reason = exc.reason if isinstance(exc, AbortDrill) else "interrupted (Ctrl-C or SIGTERM)"
+            interrupted = "interrupted (Ctrl-C or SIGTERM)"
+            reason = exc.reason if isinstance(exc, AbortDrill) else interrupted
             await self._abort(reason)
             return RunResult(self.run_dir, self.run_id, "aborted", reason)
         except DrdrillError as exc:
@@ -212,31 +218,15 @@ class DrillRun:
 
     def _check_baseline(self) -> None:
         """Stop before the fault when a critical probe's baseline is not healthy."""
-        rails = self.loaded.drill.guardrails
-        for live in self.live.values():
-            if not live.critical:
-                continue
-
-            rate = live.ok / live.ops if live.ops else 0.0
-            if rate < rails.baseline_min_success:
-                raise AbortDrill(
-                    f"baseline unhealthy: probe {live.name} succeeded {live.ok}/{live.ops}"
-                    f" ops ({rate:.1%}); the guardrail asks for {rails.baseline_min_success:.1%}"
-                )
-
-            p99 = live.p99_ms()
-            if rails.baseline_max_p99_ms is not None and p99 is not None:
-                if p99 > rails.baseline_max_p99_ms:
-                    raise AbortDrill(
-                        f"baseline unhealthy: probe {live.name} p99 latency {p99:.1f} ms"
-                        f" exceeds the guardrail of {rails.baseline_max_p99_ms} ms"
-                    )
+        check_baseline(self.live.values(), self.loaded.drill.guardrails)
         logger.info("baseline healthy run_id=%s", self.run_id)
 
     async def _inject_faults(self) -> None:
         """Inject every fault back to back; T0 is the instant the first one took effect."""
         for spec in self.loaded.drill.faults:
             fault = build_fault(spec)
+            # Kept before the inject: one interrupted midway may have taken effect, so it is
+            # lifted all the same, though the journal has no inject record for it.
             self._faults.append(fault)
             record: dict[str, Any] = {"k": "fault", "event": "inject", "kind": fault.kind,
                                       "target": fault.target}
@@ -292,12 +282,18 @@ class DrillRun:
         """Wait until every critical probe has been ok for the stable window, or the budget."""
         drill = self.loaded.drill
         window_ns = int(drill.stable_window_seconds * 1e9)
-        deadline = (self.t0_ns or now_ns()) + int(drill.recovery_budget_seconds * 1e9)
+        t0 = self.t0_ns or now_ns()
+        deadline = t0 + int(drill.recovery_budget_seconds * 1e9)
         critical = [live for live in self.live.values() if live.critical] or list(
             self.live.values()
         )
+        # A streak begun in the baseline proves nothing while an op sent after T0 hangs (a
+        # blackholed link fails nothing until the op times out): the window of ok ops must
+        # lie after T0.
+        settled = t0 + window_ns
         while now_ns() < deadline:
-            if all(live.stable_for(window_ns) for live in critical):
+            if all(live.stable_for(window_ns) and live.last_invoke_ns >= settled
+                   for live in critical):
                 logger.info("recovery complete run_id=%s", self.run_id)
                 return
             self._progress()
@@ -339,6 +335,8 @@ class DrillRun:
 
     async def _lift_faults(self) -> None:
         """Lift every injected fault not lifted yet, in reverse order of injection."""
+        # Lifts already started by their timer finish first, so none is left half done.
+        await asyncio.gather(*self._background, return_exceptions=True)
         for fault in reversed(self._faults):
             await self._lift(fault)
 
@@ -350,6 +348,9 @@ class DrillRun:
         record = {"k": "fault", "event": "lift", "kind": fault.kind, "target": fault.target}
         try:
             await fault.lift()
+        except asyncio.CancelledError:
+            self._lifted.discard(id(fault))  # interrupted: the abort lifts it again
+            raise
         except DrdrillError as exc:
             self.journal.write_now({**record, "t": now_ns(), "ok": False, "error": str(exc)})
             logger.error("fault lift failed kind=%s error=%s", fault.kind, exc)
@@ -385,6 +386,28 @@ class DrillRun:
         self.journal.write({"k": "end", "t": now_ns(), "status": status, "reason": reason})
         await self.journal.aclose()
         logger.info("drill finished status=%s run_dir=%s", status, self.run_dir)
+
+
+def check_baseline(lives: Iterable[LiveProbe], rails: Guardrails) -> None:
+    """Raise `AbortDrill` saying why when a critical probe's counts break the guardrails."""
+    for live in lives:
+        if not live.critical:
+            continue
+
+        rate = live.ok / live.ops if live.ops else 0.0
+        if rate < rails.baseline_min_success:
+            raise AbortDrill(
+                f"baseline unhealthy: probe {live.name} succeeded {live.ok}/{live.ops}"
+                f" ops ({rate:.1%}); the guardrail asks for {rails.baseline_min_success:.1%}"
+            )
+
+        p99 = live.p99_ms()
+        if rails.baseline_max_p99_ms is not None and p99 is not None:
+            if p99 > rails.baseline_max_p99_ms:
+                raise AbortDrill(
+                    f"baseline unhealthy: probe {live.name} p99 latency {p99:.1f} ms"
+                    f" exceeds the guardrail of {rails.baseline_max_p99_ms} ms"
+                )
 
 
 def _uncancel() -> None:

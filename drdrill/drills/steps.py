@@ -122,4 +122,10 @@ async def run_postgres_promote(spec: Any, context: StepContext) -> StepResult:
         raise StepError(f"{spec.target} did not finish promotion within {wait} s")
 
     promotes = switch_write_probes(context, spec.switch_probes, "postgres.write", spec.target)
+    # A pinned writer stays on the old primary: its store's new primary is the one promoted
+    # here all the same, so what the old one acknowledges from now on is split-brain.
+    promotes += [
+        {"store": name, "from": context.probes[name].route.name, "to": spec.target}
+        for name in spec.pinned_probes
+    ]
     return StepResult(promotes=promotes, detail={"pg_promote": True})

@@ -29,6 +29,8 @@ class SimEnv:
     proxy: FaultProxy
     scenario: ScenarioOptions
     components: dict[str, SimComponent] = field(default_factory=dict)
+    # HOST:PORT of the proxy's control port, for proxy faults and steps in the drill file.
+    proxy_control: str = ""
 
 
 @dataclass
@@ -39,6 +41,7 @@ class DrillSlice:
     probes: list[dict[str, Any]] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)
     failover: list[dict[str, Any]] = field(default_factory=list)
+    rollback: list[dict[str, Any]] = field(default_factory=list)
 
 
 class SimComponent(abc.ABC):

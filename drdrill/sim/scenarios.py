@@ -6,10 +6,31 @@ from dataclasses import dataclass
 
 # name -> one line for `--help` and errors
 SCENARIOS: dict[str, str] = {
+    "clickhouse-replica-behind": (
+        "the ClickHouse replica runs --lag-seconds behind (replication simulated) when the"
+        " primary region is killed; the writers switch to the secondary"
+    ),
     "kill-primary": "SIGKILL the primary region's servers, promote the secondary",
+    "partition": (
+        "cut the clients from the primary (PostgreSQL) for --seconds through the fault proxy,"
+        " then heal; no failover: the RTO is the partition, within its bound"
+    ),
+    "split-brain": (
+        "cut the PostgreSQL primary from its standby (not killed), promote the standby and"
+        " switch the writer; a pinned writer keeps writing to the old primary"
+    ),
     "replication-paused": (
         "pause the standby's WAL receiving for --pause-seconds while the primary keeps"
         " acknowledging writes, then kill the primary region and promote"
+    ),
+    "nats-link-cut": (
+        "cut the NATS leafnode that carries the mirror for --pause-seconds while the stream"
+        " keeps acknowledging publishes, then kill the primary region and promote the mirror"
+    ),
+    "dns-ttl": (
+        "kill the primary region, promote, and flip the service's Route53 record whose TTL is"
+        " --ttl seconds, the resolver's copy of it refreshed at T0: clients converge no later"
+        " than INSYNC + TTL (+ one probe interval)"
     ),
 }
 

@@ -19,9 +19,11 @@ import yaml
 from drdrill.drills.execute import execute_drill
 from drdrill.drills.loader import load_drill
 from drdrill.drills.runner import DrillHooks, DrillRun, default_run_dir
+from drdrill.sim.chaos import CHAOS_SCENARIOS
 from drdrill.sim.component import DrillSlice, SimComponent, SimEnv
 from drdrill.sim.procs import stop_all
 from drdrill.sim.proxy import FaultProxy
+from drdrill.sim.proxy_control import start_control
 from drdrill.sim.scenarios import ScenarioOptions
 
 logger = logging.getLogger(__name__)
@@ -31,9 +33,29 @@ DRILL_FILE_NAME = "drill.yaml"
 
 def default_components(options: ScenarioOptions) -> list[SimComponent]:
     """The stores and services of the embedded topology, in start order."""
+    from drdrill.sim.clickhouse import ClickHouseComponent
+    from drdrill.sim.nats import NatsComponent
     from drdrill.sim.postgres import PostgresComponent
+    from drdrill.sim.route53 import Route53Component
 
-    return [PostgresComponent()]
+    if options.name in CHAOS_SCENARIOS:
+        # These scenarios cut client links of the fault proxy; only the PostgreSQL
+        # component routes its clients through the proxy so far.
+        return [PostgresComponent()]
+    return [PostgresComponent(), NatsComponent(), ClickHouseComponent(), Route53Component()]
+
+
+def select_components(options: ScenarioOptions, names: list[str] | None) -> list[SimComponent]:
+    """The default components, or only those named (in the default order)."""
+    components = default_components(options)
+    if names is None:
+        return components
+
+    known = [c.name for c in components]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"unknown components {unknown}; expected some of {known}")
+    return [c for c in components if c.name in names]
 
 
 class SimHooks(DrillHooks):
@@ -83,6 +105,7 @@ def compose_drill(slices: list[DrillSlice], options: ScenarioOptions) -> dict[st
         "probes": [probe for part in slices for probe in part.probes],
         "fault": [fault for part in slices for fault in part.faults],
         "failover": [step for part in slices for step in part.failover],
+        "rollback": [step for part in slices for step in part.rollback],
     }
 
 
@@ -96,7 +119,9 @@ async def simulate(
     workdir = Path(tempfile.mkdtemp(prefix="drdrill-sim-"))
     workdir.chmod(0o755)  # the servers run as an unprivileged user and must reach it
     proxy = FaultProxy()
-    env = SimEnv(workdir, proxy, options)
+    control = await start_control(proxy, 0)
+    port = control.sockets[0].getsockname()[1]
+    env = SimEnv(workdir, proxy, options, proxy_control=f"127.0.0.1:{port}")
     try:
         for component in components:
             logger.info("sim component starting component=%s", component.name)
@@ -111,6 +136,7 @@ async def simulate(
         loaded = load_drill(drill_path)
         return await execute_drill(loaded, out, SimHooks(components, env), run_dir)
     finally:
+        control.close()
         await _stop(components, proxy)
         shutil.rmtree(workdir, ignore_errors=True)
 
