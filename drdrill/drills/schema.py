@@ -29,7 +29,8 @@ class Strict(BaseModel):
 
 class PostgresTarget(Strict):
     dsn: str = Field(description="libpq URL, e.g. postgresql://drill@pg.internal:5432/app")
-    table: str = Field("drdrill_heartbeat", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    table: str = Field("drdrill_heartbeat", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                       description="heartbeat table, created if missing")
     connect_timeout_ms: PositiveInt = 1000
 
 
@@ -85,15 +86,17 @@ ResolverAddress = Annotated[str, Field(pattern=r"^(\[[0-9A-Fa-f:.]+\]|[0-9.]+)(:
 
 
 class ProbeBase(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    interval_ms: PositiveInt = 100
-    timeout_ms: PositiveInt = 1000
-    critical: bool = False
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="unique; a write probe's"
+                      " name is also its store's name in reports")
+    interval_ms: PositiveInt = Field(100, description="tick k is due at start + k * interval")
+    timeout_ms: PositiveInt = Field(1000, description="per op; a write that times out is info")
+    critical: bool = Field(False, description="counts in the drill's RTO and the guardrails")
 
 
 class PostgresWriteProbe(ProbeBase):
     kind: Literal["postgres.write"]
-    target: TargetRef
+    target: TargetRef = Field(description="a `region.postgres` target; the heartbeat table is"
+                              " created there if missing")
 
 
 class PostgresReplicaProbe(ProbeBase):
@@ -313,8 +316,8 @@ FaultSpec = Annotated[
 
 
 class StepBase(Strict):
-    name: str | None = None
-    timeout_seconds: PositiveFloat = 60
+    name: str | None = Field(None, description="shown in reports; default: kind and target")
+    timeout_seconds: PositiveFloat = Field(60, description="the step fails when it takes longer")
 
 
 class PostgresPromoteStep(StepBase):
@@ -455,31 +458,48 @@ StepSpec = Annotated[
 
 
 class Objectives(Strict):
-    rto_seconds: PositiveFloat | None = None
-    rpo_seconds: Annotated[float, Field(ge=0)] | None = None
+    rto_seconds: PositiveFloat | None = Field(None, description="the drill's RTO must not exceed")
+    rpo_seconds: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="no store's RPO may exceed"
+    )
 
 
 class Guardrails(Strict):
-    baseline_min_success: Annotated[float, Field(ge=0, le=1)] = 0.99
-    baseline_max_p99_ms: PositiveFloat | None = None
+    baseline_min_success: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.99, description="a critical probe below this success rate in the baseline stops the"
+        " drill before the fault"
+    )
+    baseline_max_p99_ms: PositiveFloat | None = Field(
+        None, description="the same for a critical probe's p99 latency in the baseline"
+    )
 
 
 class DrillFile(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="used in run directory names")
     description: str = ""
     objectives: Objectives
-    stable_window_seconds: PositiveFloat = 5
-    baseline_seconds: PositiveFloat = 5
-    recovery_budget_seconds: PositiveFloat = 300
+    stable_window_seconds: PositiveFloat = Field(
+        5, description="a probe has recovered when every op is ok for this long"
+    )
+    baseline_seconds: PositiveFloat = Field(5, description="how long probes run before the fault")
+    recovery_budget_seconds: PositiveFloat = Field(
+        300, description="from T0; when spent, the drill aborts (fault lifted, rollback run)"
+    )
     guardrails: Guardrails = Guardrails()
-    regions: dict[str, Region] = Field(min_length=1)
+    regions: dict[str, Region] = Field(
+        min_length=1, description="region name -> its targets; targets are named region.family"
+    )
     probes: list[ProbeSpec] = Field(min_length=1)
     fault: FaultSpec | list[FaultSpec] = Field(
         description="one fault, or several injected back to back at T0"
     )
-    failover: list[StepSpec] = Field(default_factory=list)
-    rollback: list[StepSpec] = Field(default_factory=list)
-    failback: list[StepSpec] = Field(default_factory=list)
+    failover: list[StepSpec] = Field(default_factory=list, description="run in order after T0")
+    rollback: list[StepSpec] = Field(
+        default_factory=list, description="run only on abort, after the fault is lifted"
+    )
+    failback: list[StepSpec] = Field(
+        default_factory=list, description="run after verification, measured like failover"
+    )
 
     @property
     def faults(self) -> list[Any]:

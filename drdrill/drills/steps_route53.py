@@ -99,9 +99,10 @@ def find_record(client: Any, key: RecordKey) -> dict[str, Any] | None:
 
 def plan_changes(
     spec: Any, context: StepContext, current: list[dict[str, Any] | None]
-) -> list[dict[str, Any]]:
-    """The change batch: an UPSERT per record, or a DELETE to restore a record that was absent."""
-    changes = []
+) -> list[dict[str, Any] | None]:
+    """One change per record: an UPSERT, a DELETE to restore a record that was absent, or None
+    when a record to restore as absent is absent already."""
+    changes: list[dict[str, Any] | None] = []
     for change, record in zip(spec.records, current, strict=True):
         key = record_key(spec.zone, change)
         if not change.to.previous:
@@ -117,6 +118,8 @@ def plan_changes(
             changes.append({"Action": "UPSERT", "ResourceRecordSet": previous})
         elif record is not None:
             changes.append({"Action": "DELETE", "ResourceRecordSet": record})
+        else:
+            changes.append(None)
     return changes
 
 
@@ -154,19 +157,25 @@ async def run_route53_flip(spec: Any, context: StepContext) -> StepResult:
     # Step 2: submit the batch. What it replaces is remembered first: a submission that times
     # out may still have been applied, and a rollback flip must then find the previous state.
     changes = plan_changes(spec, context, current)
+    batch = [change for change in changes if change is not None]
+    if not batch:
+        logger.info("route53 flip has nothing to change zone=%s", spec.zone)
+        _forget_restored(spec, context, keys)
+        return StepResult(detail={"zone": spec.zone, "change_id": None, "submitted_t": None,
+                                  "insync_t": None, "previous": _states(keys, current),
+                                  "records": _states(keys, current)})
+
     _remember(spec, context, keys, current)
     submitted_t = now_ns()
     try:
         answer = await asyncio.to_thread(
             client.change_resource_record_sets, HostedZoneId=spec.zone,
-            ChangeBatch={"Comment": "drdrill route53.flip", "Changes": changes})
+            ChangeBatch={"Comment": "drdrill route53.flip", "Changes": batch})
     except _AWS_ERRORS as exc:
         raise StepError(f"change of zone {spec.zone} refused: {aws.describe(exc)}") from exc
 
     info = answer["ChangeInfo"]
-    for change, key in zip(spec.records, keys, strict=True):
-        if change.to.previous:
-            forget_previous(context.drill, key)
+    _forget_restored(spec, context, keys)
     logger.info("route53 change submitted zone=%s change_id=%s previous=%s", spec.zone,
                 info["Id"], current)
 
@@ -180,9 +189,9 @@ async def run_route53_flip(spec: Any, context: StepContext) -> StepResult:
         "change_id": info["Id"],
         "submitted_t": submitted_t,
         "insync_t": insync_t,
-        "previous": [_state(key, record) for key, record in zip(keys, current, strict=True)],
-        "records": [_state(key, change["ResourceRecordSet"] if change["Action"] == "UPSERT"
-                           else None) for key, change in zip(keys, changes, strict=True)],
+        "previous": _states(keys, current),
+        "records": _states(keys, [_after(change, record)
+                                  for change, record in zip(changes, current, strict=True)]),
     })
 
 
@@ -194,10 +203,25 @@ def _remember(spec: Any, context: StepContext, keys: list[RecordKey],
             remember_previous(context.drill, key, record)
 
 
-def _state(key: RecordKey, record: dict[str, Any] | None) -> dict[str, Any]:
-    """A record's state as journaled: its identity and its record set (null: absent)."""
-    return {"name": key.name, "type": key.type, "set_identifier": key.set_identifier,
-            "record_set": record}
+def _forget_restored(spec: Any, context: StepContext, keys: list[RecordKey]) -> None:
+    """Records put back as they were need no memory of their previous state any more."""
+    for change, key in zip(spec.records, keys, strict=True):
+        if change.to.previous:
+            forget_previous(context.drill, key)
+
+
+def _after(change: dict[str, Any] | None, record: dict[str, Any] | None
+           ) -> dict[str, Any] | None:
+    """A record set once its change applied (None: deleted, or absent and left so)."""
+    if change is None:
+        return record
+    return change["ResourceRecordSet"] if change["Action"] == "UPSERT" else None
+
+
+def _states(keys: list[RecordKey], records: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """Records' states as journaled: identity and record set (null: absent)."""
+    return [{"name": key.name, "type": key.type, "set_identifier": key.set_identifier,
+             "record_set": record} for key, record in zip(keys, records, strict=True)]
 
 
 @register_step("arc.set_routing_control")

@@ -37,12 +37,17 @@ class ErrorKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class OpResult:
-    """The outcome of one op, plus a probe-specific integer (see docs/journal.md, key `v`)."""
+    """The outcome of one op, plus a probe-specific integer (see docs/journal.md, key `v`).
+
+    `extra` holds the few probe-specific keys docs/journal.md lets an op carry after `v`
+    (a DNS op's `a` and `ttl`); None for every other probe.
+    """
 
     outcome: Outcome
     error: ErrorKind | None = None
     value: int | None = None
     detail: str | None = None
+    extra: dict[str, Any] | None = None
 
     @classmethod
     def ok(cls, value: int | None = None) -> OpResult:

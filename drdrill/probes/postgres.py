@@ -148,7 +148,9 @@ class PostgresWriteProbe(_PostgresProbe, WriteProbe):
         try:
             conn = await asyncpg.connect(target.dsn, timeout=target.connect_timeout_ms / 1000)
         except _CONNECT_ERRORS as exc:
-            raise TargetError(f"cannot connect to {self.route.name} for the final read: {exc}")
+            raise TargetError(
+                f"cannot connect to {self.route.name} for the final read: {exc}"
+            ) from exc
 
         try:
             rows = await conn.fetch(

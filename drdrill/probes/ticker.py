@@ -33,7 +33,8 @@ class OpRecord:
     target: str
 
     def as_journal(self) -> dict[str, object]:
-        """The op's journal record (docs/journal.md, `op`)."""
+        """The op's journal record (docs/journal.md, `op`); a probe's extra keys (a DNS op's
+        `a` and `ttl`) come after `v`."""
         result = self.result
         return {
             "k": "op",
@@ -46,6 +47,7 @@ class OpRecord:
             "e": result.error.value if result.error else None,
             "r": self.target,
             "v": result.value,
+            **(result.extra or {}),
         }
 
 
@@ -108,6 +110,6 @@ class Ticker:
             await self.probe.on_timeout()
             return OpResult(self.probe.timeout_outcome, ErrorKind.TIMEOUT)
         except Exception as exc:  # a probe that raises is a bug in drdrill, not an outage
-            logger.exception("probe raised instead of returning an outcome probe=%s", self.probe.name)
+            logger.exception("probe raised instead of an outcome probe=%s", self.probe.name)
             outcome = Outcome.INFO if self.probe.role == "write" else Outcome.FAIL
             return OpResult(outcome, ErrorKind.ERROR, detail=f"drdrill bug: {exc!r}")
