@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 import drdrill
-from drdrill.proctree import descendants, stat_fields
+from drdrill.proctree import descendants, is_dead, stat_fields
 from drdrill.sim.procs import ManagedProcess, free_port, server_user
-from drdrill.proctree import is_dead
 
 pytestmark = pytest.mark.timeout(20)
 
