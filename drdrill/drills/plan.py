@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from drdrill.drills import step_catalog  # noqa: F401 - registers every kind
 from drdrill.drills.faults import build_fault
 from drdrill.drills.schema import DrillFile
@@ -20,7 +22,7 @@ def render_plan(drill: DrillFile) -> list[str]:
     lines.append(_objectives(drill))
     lines.append("probes (run from before the baseline to the end):")
     for spec in drill.probes:
-        where = _target_text(drill, getattr(spec, "target", None))
+        where = _where(drill, spec)
         flag = " critical" if spec.critical else ""
         lines.append(
             f"  - {spec.name} [{spec.kind}{flag}] every {spec.interval_ms} ms,"
@@ -57,7 +59,7 @@ def _steps(title: str, steps: list[Any], drill: DrillFile) -> list[str]:
 
     lines = [f"{title}:"]
     for spec in steps:
-        where = _step_where(drill, spec)
+        where = _where(drill, spec)
         lines.append(
             f"  - {step_label(spec)} [{spec.kind}] -> {where}"
             f" (timeout {spec.timeout_seconds:g} s)"
@@ -65,11 +67,21 @@ def _steps(title: str, steps: list[Any], drill: DrillFile) -> list[str]:
     return lines
 
 
-def _step_where(drill: DrillFile, spec: Any) -> str:
-    """What a step acts on: its target, or the proxy links it heals."""
-    if getattr(spec, "target", None) is None and hasattr(spec, "proxy"):
-        return f"links {', '.join(spec.links)} of proxy {spec.proxy}"
-    return _target_text(drill, getattr(spec, "target", None))
+# Fields that say how, not what: left out when a spec without a target is shown by its fields.
+_HOW_FIELDS = {"kind", "name", "timeout_seconds", "interval_ms", "timeout_ms", "critical"}
+
+
+def _where(drill: DrillFile, spec: Any) -> str:
+    """What a probe or step acts on: its target, or else every field that names what it touches.
+
+    A spec with no `region.family` target (a Route53 flip, a DNS or HTTP probe, a proxy heal)
+    is shown by its own fields, so that the plan still names every record, URL or link.
+    """
+    if getattr(spec, "target", None) is not None:
+        return _target_text(drill, spec.target)
+
+    fields = spec.model_dump(mode="json", exclude_defaults=True, exclude=_HOW_FIELDS)
+    return redact(orjson.dumps(fields).decode()) if fields else "-"
 
 
 def _target_text(drill: DrillFile, ref: str | None) -> str:
