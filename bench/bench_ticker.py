@@ -11,7 +11,7 @@ import numpy as np
 
 from drdrill.drills.schema import PostgresWriteProbe as Spec
 from drdrill.probes.base import OpResult, Probe, Route
-from drdrill.probes.ticker import OpRecord, Ticker
+from drdrill.probes.ticker import OpRecord, Ticker, staggered_start
 
 PROBES = 50
 INTERVAL_NS = 10_000_000
@@ -39,7 +39,11 @@ async def run() -> tuple[np.ndarray, int]:
         for i in range(PROBES)
     ]
     start = tickers[0].now() + 10_000_000
-    tasks = [asyncio.create_task(t.run(start, stop)) for t in tickers]
+    # As the runner does: each probe's ticks are phase-shifted by its share of the interval.
+    tasks = [
+        asyncio.create_task(t.run(staggered_start(start, i, PROBES, INTERVAL_NS), stop))
+        for i, t in enumerate(tickers)
+    ]
     await asyncio.sleep(SECONDS)
     stop.set()
     await asyncio.gather(*tasks)

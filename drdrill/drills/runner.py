@@ -32,7 +32,7 @@ from drdrill.errors import AbortDrill, DrdrillError
 from drdrill.journal.writer import JOURNAL_NAME
 from drdrill.probes.base import Probe, WriteProbe, seqs_to_ranges
 from drdrill.probes.catalog import build_probe
-from drdrill.probes.ticker import OpRecord, Ticker
+from drdrill.probes.ticker import OpRecord, Ticker, staggered_start
 from drdrill.redact import remember_secrets
 
 logger = logging.getLogger(__name__)
@@ -202,15 +202,18 @@ class DrillRun:
 
     def _start_tickers(self) -> None:
         start = now_ns() + 20_000_000
-        for spec in self.loaded.drill.probes:
+        probes = self.loaded.drill.probes
+        for index, spec in enumerate(probes):
+            interval_ns = spec.interval_ms * 1_000_000
+            first_due = staggered_start(start, index, len(probes), interval_ns)
             ticker = Ticker(
                 probe=self.probes[spec.name],
-                interval_ns=spec.interval_ms * 1_000_000,
+                interval_ns=interval_ns,
                 timeout_s=spec.timeout_ms / 1000,
                 on_op=self._on_op,
                 on_late=self._on_late,
             )
-            task = asyncio.create_task(ticker.run(start, self._stop_ticking), name=spec.name)
+            task = asyncio.create_task(ticker.run(first_due, self._stop_ticking), name=spec.name)
             self._tickers.append(task)
 
         for live in self.live.values():

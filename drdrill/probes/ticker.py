@@ -51,6 +51,16 @@ class OpRecord:
         }
 
 
+def staggered_start(start_ns: int, index: int, count: int, interval_ns: int) -> int:
+    """The first due time of probe `index` of `count`: spread evenly over its interval.
+
+    Probes that all tick at the same instant queue behind one another on the event loop, so
+    the last of fifty would always run a few milliseconds late; spreading their phases keeps
+    each tick's lateness down to the loop's own wake-up precision.
+    """
+    return start_ns + (index * interval_ns) // max(count, 1)
+
+
 OpSink = Callable[[OpRecord], None]
 LateSink = Callable[[str, int, int, int], None]
 
