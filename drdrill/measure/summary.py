@@ -68,9 +68,23 @@ def summarize(journal: Journal) -> dict[str, Any]:
                                     "lost_ranges": record.get("lost_ranges") or []}
                             for store, record in facts.truth.items()}
 
+    simulator = _simulator(facts)
+    if simulator is not None:
+        summary["simulator"] = simulator
+
     logger.info("measurement complete verdict=%s rto_s=%s rpo_s=%s", summary["verdict"],
                 summary["rto"]["seconds"], summary["rpo"]["seconds"])
     return summary
+
+
+def _simulator(facts: DrillFacts) -> dict[str, Any] | None:
+    """Which scenario the simulator ran and which backend served each store; None when real."""
+    sim = (facts.header or {}).get("sim")
+    if not sim:
+        return None
+    components = sim.get("components") or {}
+    return {"scenario": sim.get("scenario"),
+            "backends": {name: (part or {}).get("backend") for name, part in components.items()}}
 
 
 def _ops_by_declared_probe(journal: Journal, facts: DrillFacts) -> dict[str, ProbeOps]:

@@ -30,8 +30,9 @@ def print_outcome(summary: dict[str, Any], run_dir: Path) -> None:
     typer.echo(f"RPO: {_seconds(summary.get('rpo'))}{_objective(summary, 'rpo')}")
     for store in summary.get("stores", []):
         ranges = store.get("lost_ranges") or []
+        simulated = ", replication simulated" if store.get("replication") == "simulated" else ""
         typer.echo(
-            f"  {store['name']} ({store['kind']}): lost {store['lost_writes']} of"
+            f"  {store['name']} ({store['kind']}{simulated}): lost {store['lost_writes']} of"
             f" {store['acked']} acknowledged writes {ranges if ranges else ''}".rstrip()
         )
     typer.echo(f"run directory: {run_dir}")

@@ -9,6 +9,7 @@ import pytest
 
 from drdrill.journal.reader import read_journal
 from drdrill.measure.summary import summarize
+from drdrill.reports.build import build_reports
 from drdrill.sim.clickhouse import REPLICA_PROBE, WRITE_PROBE, ClickHouseComponent
 from drdrill.sim.scenarios import ScenarioOptions
 from drdrill.sim.simulate import simulate
@@ -73,6 +74,11 @@ async def test_the_journal_says_replication_is_simulated_and_which_backend_ran(
     assert facts["backend"] == "chdb"
     assert facts["lag_seconds"] == 0.0
     assert facts["server_version"].count(".") == 3
+    # summary.json and report.md say it too, not only the journal.
+    assert summary["simulator"] == {"scenario": "kill-primary", "backends": {"clickhouse": "chdb"}}
+    assert _store(summary)["replication"] == "simulated"
+    build_reports(run_dir)
+    assert "replication simulated" in (run_dir / "report.md").read_text()
     # kill-primary: the replica trails by one polling period at most, and the measurement
     # matches the truth whatever that costs.
     assert _store(summary)["lost_ranges"] == summary["truth"][WRITE_PROBE]["lost_ranges"]
