@@ -6,8 +6,9 @@ import asyncio
 import logging
 from pathlib import Path
 
+from drdrill.drills.interrupts import install_abort_handlers
 from drdrill.drills.loader import LoadedDrill
-from drdrill.drills.runner import DrillHooks, DrillRun, default_run_dir, install_abort_handlers
+from drdrill.drills.runner import DrillHooks, DrillRun, default_run_dir
 from drdrill.reports.progress import make_progress
 
 logger = logging.getLogger(__name__)

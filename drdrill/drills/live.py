@@ -6,10 +6,13 @@ baseline healthy, has every critical probe been stable for the window) and for p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from drdrill.drills.schema import Guardrails
+from drdrill.errors import AbortDrill
 from drdrill.probes.base import Outcome
 from drdrill.probes.ticker import OpRecord
 
@@ -64,3 +67,25 @@ class LiveProbe:
         if not self.latencies_ms:
             return None
         return float(np.percentile(np.asarray(self.latencies_ms), 99))
+
+
+def check_baseline(lives: Iterable[LiveProbe], rails: Guardrails) -> None:
+    """Raise `AbortDrill` saying why when a critical probe's counts break the guardrails."""
+    for live in lives:
+        if not live.critical:
+            continue
+
+        rate = live.ok / live.ops if live.ops else 0.0
+        if rate < rails.baseline_min_success:
+            raise AbortDrill(
+                f"baseline unhealthy: probe {live.name} succeeded {live.ok}/{live.ops}"
+                f" ops ({rate:.1%}); the guardrail asks for {rails.baseline_min_success:.1%}"
+            )
+
+        p99 = live.p99_ms()
+        if rails.baseline_max_p99_ms is not None and p99 is not None:
+            if p99 > rails.baseline_max_p99_ms:
+                raise AbortDrill(
+                    f"baseline unhealthy: probe {live.name} p99 latency {p99:.1f} ms"
+                    f" exceeds the guardrail of {rails.baseline_max_p99_ms} ms"
+                )

@@ -79,6 +79,8 @@ def _where(drill: DrillFile, spec: Any) -> str:
     """
     if getattr(spec, "target", None) is not None:
         return _target_text(drill, spec.target)
+    if hasattr(spec, "proxy") and hasattr(spec, "links"):
+        return f"links {', '.join(spec.links)} of proxy {spec.proxy}"
 
     fields = spec.model_dump(mode="json", exclude_defaults=True, exclude=_HOW_FIELDS)
     return redact(orjson.dumps(fields).decode()) if fields else "-"

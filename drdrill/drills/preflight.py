@@ -22,8 +22,8 @@ from typing import Any
 from drdrill.clock import now_ns
 from drdrill.drills import step_catalog  # noqa: F401 - registers every kind and its check
 from drdrill.drills.checks import CheckResult, CheckStatus, preflight_check
-from drdrill.drills.live import LiveProbe
-from drdrill.drills.runner import OPEN_TIMEOUT_S, check_baseline
+from drdrill.drills.live import LiveProbe, check_baseline
+from drdrill.drills.runner import OPEN_TIMEOUT_S
 from drdrill.drills.schema import DrillFile
 from drdrill.drills.steps import step_label
 from drdrill.errors import AbortDrill

@@ -12,8 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
-import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +22,9 @@ from drdrill.clock import ClockMapping, now_ns
 from drdrill.drills import step_catalog  # noqa: F401 - registers every kind
 from drdrill.drills.faults import Fault, build_fault
 from drdrill.drills.header import run_header
-from drdrill.drills.live import LiveProbe
+from drdrill.drills.interrupts import refuse_interrupts, uncancel
+from drdrill.drills.live import LiveProbe, check_baseline
 from drdrill.drills.loader import LoadedDrill
-from drdrill.drills.schema import Guardrails
 from drdrill.drills.secrets import RedactingJournalWriter, drill_secrets
 from drdrill.drills.steps import StepContext, step_label, step_runner
 from drdrill.errors import AbortDrill, DrdrillError
@@ -138,7 +137,7 @@ class DrillRun:
             await self._run_phases()
         except (AbortDrill, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError):
-                _uncancel()
+                uncancel()
             interrupted = "interrupted (Ctrl-C or SIGTERM)"
             reason = exc.reason if isinstance(exc, AbortDrill) else interrupted
             await self._abort(reason)
@@ -366,7 +365,7 @@ class DrillRun:
         self._rolling_back = True
         logger.error("drill aborting reason=%s", reason)
         self.note("error", f"aborted: {reason}")
-        with _refuse_interrupts():
+        with refuse_interrupts():
             await self._abort_steps()
             await self._finish("aborted", reason)
 
@@ -389,62 +388,6 @@ class DrillRun:
         self.journal.write({"k": "end", "t": now_ns(), "status": status, "reason": reason})
         await self.journal.aclose()
         logger.info("drill finished status=%s run_dir=%s", status, self.run_dir)
-
-
-def check_baseline(lives: Iterable[LiveProbe], rails: Guardrails) -> None:
-    """Raise `AbortDrill` saying why when a critical probe's counts break the guardrails."""
-    for live in lives:
-        if not live.critical:
-            continue
-
-        rate = live.ok / live.ops if live.ops else 0.0
-        if rate < rails.baseline_min_success:
-            raise AbortDrill(
-                f"baseline unhealthy: probe {live.name} succeeded {live.ok}/{live.ops}"
-                f" ops ({rate:.1%}); the guardrail asks for {rails.baseline_min_success:.1%}"
-            )
-
-        p99 = live.p99_ms()
-        if rails.baseline_max_p99_ms is not None and p99 is not None:
-            if p99 > rails.baseline_max_p99_ms:
-                raise AbortDrill(
-                    f"baseline unhealthy: probe {live.name} p99 latency {p99:.1f} ms"
-                    f" exceeds the guardrail of {rails.baseline_max_p99_ms} ms"
-                )
-
-
-def _uncancel() -> None:
-    """Consume the cancellation that asked for the abort, so the abort itself can await."""
-    task = asyncio.current_task()
-    if task is not None:
-        task.uncancel()
-
-
-@contextlib.contextmanager
-def _refuse_interrupts() -> Any:
-    """While rolling back, answer Ctrl-C and SIGTERM with a message instead of stopping."""
-    loop = asyncio.get_running_loop()
-
-    def refuse() -> None:
-        logger.warning("rollback in progress: not stopping now; the drill ends when it is done")
-
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, refuse)
-            installed.append(sig)
-    try:
-        yield
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
-def install_abort_handlers(task: asyncio.Task[Any]) -> None:
-    """Make Ctrl-C and SIGTERM cancel the drill's task, which then aborts safely."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
 
 
 def default_run_dir(base: Path, drill_name: str) -> Path:
