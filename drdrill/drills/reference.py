@@ -22,7 +22,7 @@ END = "<!-- end of drill-file reference -->"
 
 def render_reference() -> str:
     """The whole reference: the drill's top level, targets, probes, faults and steps."""
-    sections = [
+    sections: list[tuple[str, list[type[BaseModel]]]] = [
         ("Top level", [schema.DrillFile, schema.Objectives, schema.Guardrails]),
         ("Targets (`regions.<region>.<family>`)", _region_targets()),
         ("Probes (`probes[]`)", _union_members(schema.ProbeSpec)),

@@ -243,9 +243,7 @@ class DrillRun:
             self.journal.write_now({**record, "t": t, "ok": True, "error": None}, sync=True)
             logger.info("fault injected kind=%s target=%s", fault.kind, fault.target)
             if fault.lift_after is not None:
-                asyncio.get_running_loop().call_later(
-                    fault.lift_after, lambda f=fault: self._lift_later(f)
-                )
+                asyncio.get_running_loop().call_later(fault.lift_after, self._lift_later, fault)
 
     def _lift_later(self, fault: Fault) -> None:
         self._background.append(asyncio.ensure_future(self._lift(fault)))
