@@ -1,15 +1,16 @@
-"""The journal file read in blocks of whole lines, op lines parsed in bulk on a second thread.
+"""The journal file read in blocks of whole lines, parsed on two worker threads.
 
 In each block numpy finds the line starts and sorts the lines in two: compact op lines (nearly
 all of them) go to the bulk parser of `op_lines`; everything else (phase marks, faults, steps,
 final reads, and any op line the bulk parser cannot take) is parsed with orjson, one line at a
 time, in file order. No Python code runs per op on the common path.
 
-Two buffers take turns: while Arrow parses the op lines of one block (on a worker thread, and
-on its own threads), the main thread reads and prepares the next one, so that both cores stay
-busy. Buffers are reused, never reallocated per block: fresh memory is costly to touch on the
-virtual machines drills run from. A block the bulk parser refuses is read again from the file
-and parsed line by line, since preparing it rewrote its op lines in place.
+Why two workers: parsing a block (numpy, then Arrow's CSV reader, both without the GIL) is
+nearly all the work, so two blocks are parsed at once, one per core, while the main thread
+reads the next block and appends finished ones in file order. Three buffers take turns and are
+reused, never reallocated per block: fresh memory is costly to touch on the virtual machines
+drills run from. A block the bulk parser refuses is read again from the file and parsed line by
+line, since preparing it rewrote its op lines in place.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,7 @@ from drdrill.journal.op_lines import OP_PREFIX, parse_op_block, to_csv_rows
 logger = logging.getLogger(__name__)
 
 BLOCK_BYTES = 16 << 20
+WORKERS = 2
 
 # Where the letters of `op` are in OP_PREFIX (`{"k":"op",`).
 _KIND_AT = (OP_PREFIX.index(b"op"), OP_PREFIX.index(b"op") + 1)
@@ -38,140 +41,147 @@ _CLOSING_BRACE = ord("}")
 _NEWLINE = ord("\n")
 
 
-@dataclass
-class _Block:
-    """One prepared block: where its lines are, and what is left to do once Arrow is done."""
+class _BadLine(Exception):
+    """A line of a block that is not a JSON object; the reader adds the lines before it."""
 
-    offset: int
-    length: int
-    first_line: int
-    starts: np.ndarray
-    ends: np.ndarray
-    bulk: np.ndarray
-    slow_ops: list[dict[str, Any]]
-    extras: list[tuple[int, bytes]] | None
-    parsed: Future[pa.Table | None] | None = field(default=None)
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+@dataclass
+class _Parsed:
+    """What one block held: its other records, its ops, and how many lines it had."""
+
+    lines: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    slow_ops: list[dict[str, Any]] = field(default_factory=list)
+    table: pa.Table | None = None
+    extras: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+@dataclass
+class _Slot:
+    """A buffer for one block and the scratch mask of the same size its parse uses."""
+
+    buffer: bytearray
+    mask: np.ndarray
+
+    @classmethod
+    def sized(cls, size: int) -> _Slot:
+        return cls(bytearray(size), np.empty(size, np.bool_))
 
 
 class BlockReader:
     """Reads a file into op columns and a list of the other records, in file order."""
 
     def __init__(self, file: io.BufferedReader, columns: OpColumns) -> None:
-        block_bytes = BLOCK_BYTES
         self.file = file
         self.columns = columns
         self.events: list[dict[str, Any]] = []
         self._lines = 0
-        self._offset = 0
-        self._buffers = [bytearray(block_bytes), bytearray(block_bytes)]
-        self._mask = np.empty(block_bytes, np.bool_)
-        self._pending: _Block | None = None
+        self._slots = [_Slot.sized(BLOCK_BYTES) for _ in range(WORKERS + 1)]
+        self._in_flight: deque[Future[_Parsed]] = deque()
 
     def read_all(self) -> int:
         """Read every complete line of the file; returns the length of a partial last line."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-csv") as pool:
-            filled, current = 0, 0
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="journal") as pool:
+            filled, current, offset = 0, 0, 0
             while True:
-                if filled == len(self._buffers[current]):
+                if filled == len(self._slots[current].buffer):
                     self._grow(current, filled)
 
-                buffer = self._buffers[current]
-                got = self.file.readinto(memoryview(buffer)[filled:])
+                slot = self._slots[current]
+                got = self.file.readinto(memoryview(slot.buffer)[filled:])
                 if not got:
                     break
 
                 filled += got
-                cut = buffer.rfind(b"\n", 0, filled) + 1
+                cut = slot.buffer.rfind(b"\n", 0, filled) + 1
                 if cut == 0:
                     continue
 
-                prepared = self._prepare(np.frombuffer(buffer, np.uint8, count=cut), pool)
-                self._finish_pending()
-                self._pending = prepared
-
-                # The other buffer is free now that its block is finished: the rest of the
-                # last line read goes to its start.
+                # The next slot's block is the oldest in flight: finish it before its buffer
+                # takes the rest of the last line read.
+                following = (current + 1) % len(self._slots)
+                self._finish(keep=WORKERS - 1)
                 tail = filled - cut
-                self._buffers[1 - current][:tail] = buffer[cut:filled]
-                filled, current = tail, 1 - current
-                self._offset += cut
+                self._slots[following].buffer[:tail] = slot.buffer[cut:filled]
+                block = np.frombuffer(slot.buffer, np.uint8, count=cut)
+                self._in_flight.append(pool.submit(
+                    parse_block, block, slot.mask[:cut], self.file.fileno(), offset))
+                filled, current, offset = tail, following, offset + cut
 
-            self._finish_pending()
+            self._finish(keep=0)
         return filled
 
+    def _finish(self, keep: int) -> None:
+        """Append finished blocks, oldest first, until at most `keep` are in flight."""
+        while len(self._in_flight) > keep:
+            try:
+                parsed = self._in_flight.popleft().result()
+            except _BadLine as bad:
+                raise JournalFormatError(
+                    f"journal line {self._lines + bad.line + 1} {bad.problem}") from bad
+
+            self._lines += parsed.lines
+            self.events.extend(parsed.events)
+            if parsed.table is not None:
+                first_row = self.columns.count
+                self.columns.append_table(parsed.table)
+                self.columns.append_extras(first_row, parsed.extras)
+            self.columns.append_records(parsed.slow_ops)
+
     def _grow(self, current: int, filled: int) -> None:
-        """Double both buffers, for a single line longer than a block."""
-        self._finish_pending()
-        size = 2 * len(self._buffers[current])
-        grown = bytearray(size)
-        grown[:filled] = self._buffers[current][:filled]
-        self._buffers = [grown, bytearray(size)] if current == 0 else [bytearray(size), grown]
-        self._mask = np.empty(size, np.bool_)
-
-    def _prepare(self, block: np.ndarray, pool: ThreadPoolExecutor) -> _Block:
-        """Parse a block's other lines, prepare its op lines, and start their bulk parse."""
-        mask = self._mask[:len(block)]
-        ends = np.flatnonzero(np.equal(block, _NEWLINE, out=mask))
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-
-        # Every line that is not a compact op, in file order, is parsed on its own and blanked
-        # (to newlines, which the CSV reader skips).
-        bulk = _bulk_lines(block, starts, ends)
-        prepared = _Block(offset=self._offset, length=len(block), first_line=self._lines,
-                          starts=starts, ends=ends, bulk=bulk,
-                          slow_ops=self._read_other_lines(block, starts, ends, bulk),
-                          extras=[])
-        self._lines += len(ends)
-
-        expected = int(np.count_nonzero(bulk))
-        if expected:
-            prepared.extras = to_csv_rows(block, starts[bulk], ends[bulk], mask)
-            if prepared.extras is not None:
-                prepared.parsed = pool.submit(parse_op_block, block, expected)
-        return prepared
-
-    def _finish_pending(self) -> None:
-        """Wait for the pending block's bulk parse and append its ops (or reparse it)."""
-        block, self._pending = self._pending, None
-        if block is None:
-            return
-
-        table = block.parsed.result() if block.parsed is not None else None
-        if table is not None and block.extras is not None:
-            first_row = self.columns.count
-            self.columns.append_table(table)
-            self.columns.append_extras(first_row, block.extras)
-        elif np.any(block.bulk):
-            original = np.frombuffer(os.pread(self.file.fileno(), block.length, block.offset),
-                                     np.uint8)
-            block.slow_ops.extend(_parse_lines(original, block.starts, block.ends,
-                                               np.flatnonzero(block.bulk), block.first_line))
-        self.columns.append_records(block.slow_ops)
-
-    def _read_other_lines(self, block: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                          bulk: np.ndarray) -> list[dict[str, Any]]:
-        """Parse the lines not taken in bulk into events; returns the op records among them."""
-        others = np.flatnonzero(~bulk)
-        ops: list[dict[str, Any]] = []
-        for record in _parse_lines(block, starts, ends, others, self._lines):
-            if record.get("k") == "op":
-                ops.append(record)
-            else:
-                self.events.append(record)
-
-        for line in others.tolist():
-            block[starts[line]:ends[line]] = _NEWLINE
-        return ops
+        """Double every buffer, for a single line longer than a block."""
+        self._finish(keep=0)
+        size = 2 * len(self._slots[current].buffer)
+        grown = [_Slot.sized(size) for _ in self._slots]
+        grown[current].buffer[:filled] = self._slots[current].buffer[:filled]
+        self._slots = grown
 
 
-def _parse_lines(block: np.ndarray, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray,
-                 first_line: int) -> list[dict[str, Any]]:
-    """orjson-parse the given lines of a block (blank lines are skipped).
+def parse_block(block: np.ndarray, mask: np.ndarray, fd: int, offset: int) -> _Parsed:
+    """Parse one block of whole lines (its last byte is a newline), on a worker thread.
 
-    `first_line` is the number of lines before the block, for error messages.
+    `mask` is scratch space as long as the block; `fd` and `offset` locate the block in the
+    file, to read it again if the bulk parser refuses it.
     """
+    ends = np.flatnonzero(np.equal(block, _NEWLINE, out=mask))
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    parsed = _Parsed(lines=len(ends))
+
+    # Every line that is not a compact op is parsed on its own and blanked (to newlines,
+    # which the CSV reader skips).
+    bulk = _bulk_lines(block, starts, ends)
+    others = np.flatnonzero(~bulk)
+    for record in _parse_lines(block, starts, ends, others):
+        (parsed.slow_ops if record.get("k") == "op" else parsed.events).append(record)
+    for line in others.tolist():
+        block[starts[line]:ends[line]] = _NEWLINE
+
+    expected = int(np.count_nonzero(bulk))
+    if not expected:
+        return parsed
+
+    extras = to_csv_rows(block, starts[bulk], ends[bulk], mask)
+    parsed.table = None if extras is None else parse_op_block(block, expected)
+    if parsed.table is not None and extras is not None:
+        parsed.extras = extras
+        return parsed
+
+    logger.info("journal block parsed line by line offset=%d lines=%d", offset, expected)
+    original = np.frombuffer(os.pread(fd, len(block), offset), np.uint8)
+    parsed.slow_ops.extend(_parse_lines(original, starts, ends, np.flatnonzero(bulk)))
+    return parsed
+
+
+def _parse_lines(block: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                 lines: np.ndarray) -> list[dict[str, Any]]:
+    """orjson-parse the given lines of a block (blank lines are skipped)."""
     records = []
     for line in lines.tolist():
         text = block[starts[line]:ends[line]].tobytes()
@@ -181,12 +191,10 @@ def _parse_lines(block: np.ndarray, starts: np.ndarray, ends: np.ndarray, lines:
         try:
             record = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise JournalFormatError(f"journal line {first_line + line + 1} is not JSON: "
-                                     f"{exc}; starts with {text[:80]!r}") from exc
+            raise _BadLine(line, f"is not JSON: {exc}; starts with {text[:80]!r}") from exc
 
         if not isinstance(record, dict):
-            raise JournalFormatError(
-                f"journal line {first_line + line + 1} is not a JSON object")
+            raise _BadLine(line, "is not a JSON object")
 
         records.append(record)
     return records

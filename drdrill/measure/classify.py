@@ -41,16 +41,18 @@ class _Frame:
 
 
 class ProbeOps:
-    """One probe's ops sorted by invoke time `i`; every array has one element per op.
+    """One probe's ops sorted by invoke time `i` (ns); every array has one element per op.
 
     `outcome` holds OK, FAIL or INFO; `timeout` is True where the error kind is `timeout`;
     `target` indexes `targets` (-1 when the op has no target); `v` is NaN where null. Ops with
     the same invoke time keep their file order.
     """
 
-    def __init__(self, name: str, frame: _Frame, rows: np.ndarray, targets: tuple[str, ...]):
+    def __init__(self, name: str, frame: _Frame, rows: np.ndarray, targets: tuple[str, ...],
+                 invoked: np.ndarray) -> None:
         self.name = name
         self.targets = targets
+        self.i = invoked
         self._frame = frame
         self._rows = rows
 
@@ -62,15 +64,10 @@ class ProbeOps:
         frame = _Frame(s=ints, i=ints, c=ints, v=np.zeros(0), outcome_codes=codes,
                        outcome_map=np.array([FAIL], dtype=np.int8), error_codes=codes,
                        timeout_code=-2, target_codes=codes)
-        return cls(name, frame, ints, ())
+        return cls(name, frame, ints, (), ints)
 
     def __len__(self) -> int:
         return len(self._rows)
-
-    @cached_property
-    def i(self) -> np.ndarray:
-        """Invoke times (ns), ascending."""
-        return self._take(self._frame.i)
 
     @cached_property
     def c(self) -> np.ndarray:
@@ -127,19 +124,19 @@ def split_by_probe(ops: pd.DataFrame) -> dict[str, ProbeOps]:
     probe = ops["p"].array
     targets = tuple(str(t) for t in ops["r"].array.categories)
 
-    # One stable sort by probe code (a radix sort on small ints) groups each probe's rows in
-    # file order; a second one by invoke time within each group is nearly free, since ops of
-    # one probe complete almost in the order they were invoked.
-    by_probe = np.argsort(probe.codes, kind="stable")
-    bounds = np.searchsorted(probe.codes[by_probe], np.arange(len(probe.categories) + 1))
     split: dict[str, ProbeOps] = {}
     for code, name in enumerate(probe.categories):
-        rows = by_probe[bounds[code]:bounds[code + 1]]
+        rows = np.flatnonzero(probe.codes == code)
         if not rows.size:
             continue
 
-        rows = rows[np.argsort(frame.i[rows], kind="stable")]
-        split[str(name)] = ProbeOps(str(name), frame, rows, targets)
+        # Ops of one probe complete almost in the order they were invoked, so the file order
+        # is usually invoke order already; a stable sort fixes the rest (ties keep file order).
+        invoked = frame.i[rows]
+        if not np.all(invoked[1:] >= invoked[:-1]):
+            order = np.argsort(invoked, kind="stable")
+            rows, invoked = rows[order], invoked[order]
+        split[str(name)] = ProbeOps(str(name), frame, rows, targets, invoked)
     logger.debug("ops split probes=%d ops=%d", len(split), len(ops))
     return split
 

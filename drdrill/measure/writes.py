@@ -38,9 +38,10 @@ class PresentSeqs:
 
     def contains(self, seqs: np.ndarray) -> np.ndarray:
         """True for each of `seqs` that is present (a binary search per seq, no expansion)."""
+        if not len(self.firsts):
+            return np.zeros(len(seqs), dtype=bool)
         slot = np.searchsorted(self.firsts, seqs, side="right") - 1
-        inside = slot >= 0
-        inside[inside] = seqs[inside] <= self.lasts[slot[inside]]
+        inside: np.ndarray = (slot >= 0) & (seqs <= self.lasts[np.maximum(slot, 0)])
         return inside
 
 
