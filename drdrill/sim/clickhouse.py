@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import numpy as np
 
-from drdrill.probes.base import seqs_to_ranges
 from drdrill.sim.ch_replicator import Replicator
 from drdrill.sim.chnode import Backend, ChNode, ChNodeError, find_backend
 from drdrill.sim.component import PRIMARY, SECONDARY, DrillSlice, SimComponent, SimEnv
 from drdrill.sim.procs import check_reachable, server_user
+from drdrill.sim.truth import lost_writes_truth
 
 if TYPE_CHECKING:
     from drdrill.drills.runner import DrillRun
@@ -133,19 +133,10 @@ class ClickHouseComponent(SimComponent):
             await primary.restart_alone()
         held = await heartbeat_seqs(primary.url, run.run_id)
 
-        lost = np.setdiff1d(held, kept)
-        ranges, _ = seqs_to_ranges(lost)
-        logger.info("sim truth store=%s lost=%d ranges=%s", WRITE_PROBE, lost.size, ranges)
-        return [{
-            "k": "truth",
-            "store": WRITE_PROBE,
-            "lost_writes": int(lost.size),
-            "lost_ranges": ranges,
-            "old_primary_rows": int(held.size),
-            "new_primary_rows": int(kept.size),
-            "method": "rows on the restarted old primary missing from the secondary"
-                      " (replication simulated)",
-        }]
+        return [lost_writes_truth(
+            WRITE_PROBE, held, kept,
+            "rows on the restarted old primary missing from the secondary (replication simulated)",
+        )]
 
     async def stop(self) -> None:
         if self.replicator is not None:

@@ -18,11 +18,11 @@ import nats.errors
 import nats.js.errors
 import numpy as np
 
-from drdrill.probes.base import seqs_to_ranges
 from drdrill.probes.nats_client import MSG_ID_HEADER
 from drdrill.sim.component import PRIMARY, SECONDARY, DrillSlice, SimComponent, SimEnv
 from drdrill.sim.natsnode import NatsPair, NatsSimError
 from drdrill.sim.procs import free_port
+from drdrill.sim.truth import lost_writes_truth
 
 if TYPE_CHECKING:
     from drdrill.drills.runner import DrillRun
@@ -125,19 +125,11 @@ class NatsComponent(SimComponent):
         await pair.restart_origin_alone()
         origin = await stored_heartbeats(pair.origin.url, STREAM, subject, id_prefix)
 
-        lost = np.setdiff1d(origin, promoted)
-        ranges, _ = seqs_to_ranges(lost)
-        logger.info("sim truth store=%s lost=%d ranges=%s", WRITE_PROBE, lost.size, ranges)
-        return [{
-            "k": "truth",
-            "store": WRITE_PROBE,
-            "lost_writes": int(lost.size),
-            "lost_ranges": ranges,
-            "origin_heartbeats": int(origin.size),
-            "promoted_heartbeats": int(promoted.size),
-            "method": "heartbeats in the restarted origin's store missing from the promoted"
-                      " mirror (by Nats-Msg-Id)",
-        }]
+        return [lost_writes_truth(
+            WRITE_PROBE, origin, promoted,
+            "heartbeats in the restarted origin's store missing from the promoted mirror"
+            " (by Nats-Msg-Id)",
+        )]
 
     async def stop(self) -> None:
         if self.pair is not None:

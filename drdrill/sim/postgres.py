@@ -30,6 +30,7 @@ from drdrill.sim.component import PRIMARY, SECONDARY, DrillSlice, SimComponent, 
 from drdrill.sim.pgcluster import PgPair
 from drdrill.sim.pgnode import DATABASE, SUPERUSER
 from drdrill.sim.procs import free_port
+from drdrill.sim.truth import lost_writes_truth
 
 if TYPE_CHECKING:
     from drdrill.drills.runner import DrillRun
@@ -160,18 +161,10 @@ class PostgresComponent(SimComponent):
         await pair.restart_alone(pair.primary)
         old_rows = await _heartbeats(pair.primary.dsn, run.run_id)
 
-        lost = np.setdiff1d(old_rows, new_rows)
-        ranges, _ = seqs_to_ranges(lost)
-        logger.info("sim truth store=%s lost=%d ranges=%s", WRITE_PROBE, lost.size, ranges)
-        return [{
-            "k": "truth",
-            "store": WRITE_PROBE,
-            "lost_writes": int(lost.size),
-            "lost_ranges": ranges,
-            "old_primary_rows": int(old_rows.size),
-            "new_primary_rows": int(new_rows.size),
-            "method": "rows on the restarted old primary missing from the promoted standby",
-        }]
+        return [lost_writes_truth(
+            WRITE_PROBE, old_rows, new_rows,
+            "rows on the restarted old primary missing from the promoted standby",
+        )]
 
     async def _split_brain_truth(self, run: DrillRun) -> list[dict[str, Any]]:
         """Per writer, from the servers: rows the old primary (still running, read directly)
@@ -186,20 +179,17 @@ class PostgresComponent(SimComponent):
                     PINNED_PROBE: old_rows[PINNED_PROBE]}
         records = []
         for probe in (WRITE_PROBE, PINNED_PROBE):
-            lost = np.setdiff1d(old_rows[probe], new_rows[probe])
             after = np.array([], dtype=np.int64) if promoted_ns is None else \
                 await seqs_written_after(pair.primary.dsn, TABLE, run.run_id, probe,
                                          promoted_ns, run.clock)
-            ranges, _ = seqs_to_ranges(lost)
-            logger.info("sim truth store=%s lost=%d split_brain=%d", probe, lost.size, after.size)
-            records.append({
-                "k": "truth", "store": probe, "lost_writes": int(lost.size),
-                "lost_ranges": ranges, "split_brain_writes": int(after.size),
-                "split_brain_ranges": seqs_to_ranges(after)[0],
-                "method": "old primary (never killed) read directly: rows the store's final-read"
-                          " server lacks; rows whose transaction began after the promote step"
-                          " ended (server now() against the harness's instant, in UTC)",
-            })
+            records.append(lost_writes_truth(
+                probe, old_rows[probe], new_rows[probe],
+                "old primary (never killed) read directly: rows the store's final-read server"
+                " lacks; rows whose transaction began after the promote step ended (server"
+                " now() against the harness's instant, in UTC)",
+                split_brain_writes=int(after.size),
+                split_brain_ranges=seqs_to_ranges(after)[0],
+            ))
         return records
 
     async def stop(self) -> None:
