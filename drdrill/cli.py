@@ -106,6 +106,19 @@ def run(
         typer.echo("\n".join(render_plan(loaded.drill)))
         raise typer.Exit(0)
 
+    _confirm_run_and_report(loaded, yes, verbose, out, None, metrics_file, sign)
+
+
+def _confirm_run_and_report(
+    loaded: LoadedDrill,
+    yes: bool,
+    verbose: bool,
+    out: Path,
+    run_dir: Path | None,
+    metrics_file: Path | None,
+    sign: Path | None,
+) -> None:
+    """Ask for confirmation when a target is off loopback, run the drill, report, exit."""
     from drdrill.drills.confirm import confirmed
 
     if not confirmed(loaded.drill, yes, _ask):
@@ -116,8 +129,8 @@ def run(
     _setup_logging(verbose)
     from drdrill.drills.execute import execute_drill
 
-    run_dir = asyncio.run(execute_drill(loaded, out))
-    _report_and_exit(run_dir, metrics_file, sign)
+    finished = asyncio.run(execute_drill(loaded, out, run_dir=run_dir))
+    _report_and_exit(finished, metrics_file, sign)
 
 
 def _ask(prompt: str) -> str | None:
@@ -171,18 +184,7 @@ def failover(
         typer.echo(f"--evidence: {evidence} exists and is not an empty directory", err=True)
         raise typer.Exit(2)
 
-    from drdrill.drills.confirm import confirmed
-
-    if not confirmed(loaded.drill, yes, _ask):
-        typer.echo("not confirmed: nothing was done (give --yes, or type the drill's name)",
-                   err=True)
-        raise typer.Exit(2)
-
-    _setup_logging(verbose)
-    from drdrill.drills.execute import execute_drill
-
-    run_dir = asyncio.run(execute_drill(loaded, evidence.parent, run_dir=evidence))
-    _report_and_exit(run_dir, metrics_file, sign)
+    _confirm_run_and_report(loaded, yes, verbose, evidence.parent, evidence, metrics_file, sign)
 
 
 @app.command()
