@@ -4,7 +4,9 @@ Generates synthetic journals (four probes at 1 ms, a fault, two promotion steps 
 route changes, lost writes, `late` gaps, final reads) into a temp directory, then times
 `summarize(read_journal(path))` in a fresh subprocess per journal and reads the subprocess's
 peak RSS (ru_maxrss), so that generating the journal is not counted. `total s` includes the
-imports. Prints a table, asserts nothing.
+imports. Then times the whole `drdrill report RUN_DIR` on the same journal (summary, report.md,
+report.html, junit.xml, evidence bundle), with its own peak RSS. Prints a table, asserts
+nothing.
 
     .venv/bin/python bench/bench_analysis.py [--sizes 1000000 10000000] [--keep DIR]
 """
@@ -218,9 +220,11 @@ def main() -> None:
         # the machine was.
         print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
         print(f"{'ops':>10} {'MB':>7} {'gen s':>6} {'read s':>7} {'summ s':>7} {'total s':>8}"
-              f" {'peak RSS MB':>12}  RTO s / RPO s / lost")
+              f" {'peak RSS MB':>12} {'report s':>9} {'report MB':>10}  RTO s / RPO s / lost")
         for size in args.sizes:
-            path = folder / f"journal-{size}.jsonl"
+            run_dir = folder / f"run-{size}"
+            run_dir.mkdir(exist_ok=True)
+            path = run_dir / "journal.jsonl"
             began = time.perf_counter()
             # Both steps run in children of this small process: ru_maxrss survives exec, so
             # a child forked from a process holding a generated journal would report its size.
@@ -230,10 +234,24 @@ def main() -> None:
             child = subprocess.run([sys.executable, __file__, "--analyse", str(path)],
                                    check=True, capture_output=True, text=True)
             result = json.loads(child.stdout.strip().splitlines()[-1])
+            report_s, report_mb = time_report(run_dir)
             print(f"{result['ops']:>10} {path.stat().st_size / 1e6:>7.0f} {generated:>6.1f}"
                   f" {result['read_s']:>7.2f} {result['summarize_s']:>7.2f}"
                   f" {result['wall_s']:>8.2f} {result['peak_rss_mb']:>12.0f}"
+                  f" {report_s:>9.2f} {report_mb:>10.0f}"
                   f"  {result['rto_s']} / {result['rpo_s']} / {result['lost']}")
+
+
+def time_report(run_dir: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of `drdrill report RUN_DIR` in its own process."""
+    drdrill = Path(sys.executable).with_name("drdrill")
+    began = time.perf_counter()
+    child = subprocess.Popen([str(drdrill), "report", str(run_dir)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - began
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024
 
 
 if __name__ == "__main__":
