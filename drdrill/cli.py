@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,7 +46,9 @@ def _scenario_names() -> list[str]:
 
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        # Without -v the live progress tells the operator where the drill is; the log then
+        # carries only what went wrong (a step that failed, a fault that could not be lifted).
+        level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -129,8 +134,9 @@ def _confirm_run_and_report(
     _setup_logging(verbose)
     from drdrill.drills.execute import execute_drill
 
-    finished = asyncio.run(execute_drill(loaded, out, run_dir=run_dir))
-    _report_and_exit(finished, metrics_file, sign)
+    with _exit_2_on_interrupt():
+        finished = asyncio.run(execute_drill(loaded, out, run_dir=run_dir))
+        _report_and_exit(finished, metrics_file, sign)
 
 
 def _ask(prompt: str) -> str | None:
@@ -217,13 +223,19 @@ def simulate(
     ),
     out: OutOpt = Path("runs"),
     pause_seconds: Annotated[
-        float, typer.Option(help="replication-paused: how long WAL receiving is paused")
+        float,
+        typer.Option(min=0.1, help="replication-paused, nats-link-cut: how long the link is cut"),
     ] = 3.0,
     lag_seconds: Annotated[
-        float, typer.Option(help="clickhouse-replica-behind: how far the replica runs behind")
+        float,
+        typer.Option(min=0, help="clickhouse-replica-behind: how far the replica runs behind"),
     ] = 2.0,
-    ttl: Annotated[float, typer.Option(help="dns-ttl: TTL of the flipped record, seconds")] = 5.0,
-    seconds: Annotated[float, typer.Option(help="partition: how long the cut lasts")] = 4.0,
+    ttl: Annotated[
+        float, typer.Option(min=0, help="dns-ttl: TTL of the flipped record, seconds")
+    ] = 5.0,
+    seconds: Annotated[
+        float, typer.Option(min=0.1, help="partition: how long the cut lasts")
+    ] = 4.0,
     components: Annotated[
         str | None,
         typer.Option(help="comma-separated parts to run (e.g. postgres); default: all"),
@@ -261,8 +273,9 @@ def simulate(
     except ValueError as exc:
         typer.echo(f"--components: {exc}", err=True)
         raise typer.Exit(2) from None
-    run_dir = asyncio.run(run_simulation(options, out, parts))
-    _report_and_exit(run_dir, metrics_file, sign)
+    with _exit_2_on_interrupt():
+        run_dir = asyncio.run(run_simulation(options, out, parts))
+        _report_and_exit(run_dir, metrics_file, sign)
 
 
 @app.command()
@@ -278,7 +291,8 @@ def report(
     if not (run_dir / "journal.jsonl").is_file():
         typer.echo(f"{run_dir}: no journal.jsonl in this directory", err=True)
         raise typer.Exit(2)
-    _report_and_exit(run_dir, metrics_file, sign)
+    with _exit_2_on_interrupt():
+        _report_and_exit(run_dir, metrics_file, sign)
 
 
 def _report_and_exit(
@@ -287,12 +301,17 @@ def _report_and_exit(
     if run_dir is None:
         raise typer.Exit(2)
 
+    from drdrill.journal.reader import JournalFormatError
     from drdrill.reports.build import build_reports, exit_code
     from drdrill.reports.console import print_outcome
     from drdrill.reports.outputs import OutputOptions
 
     options = OutputOptions(metrics_file=metrics_file, ssh_key=sign)
-    summary: dict[str, Any] = build_reports(run_dir, options)
+    try:
+        summary: dict[str, Any] = build_reports(run_dir, options)
+    except JournalFormatError as exc:
+        typer.echo(f"{run_dir / 'journal.jsonl'}: cannot be measured: {exc}", err=True)
+        raise typer.Exit(2) from None
     print_outcome(summary, run_dir)
     raise typer.Exit(exit_code(summary))
 
@@ -420,6 +439,32 @@ def compare(
     typer.echo(f"no regression of more than {fail_if_worse:g}% against the previous run")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _exit_2_on_interrupt() -> Iterator[None]:
+    """Ctrl-C or SIGTERM outside a drill's phases (server start-up, reports): exit 2.
+
+    The drill's own phases turn an interrupt into an abort with rollback; around them, what
+    was started is stopped by the code being interrupted, and the exit code still says that
+    the run did not finish.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo("interrupted: whatever was started has been stopped; a run directory left"
+                   " behind can be measured with `drdrill report RUN_DIR`", err=True)
+        raise typer.Exit(2) from None
+
+
 def main() -> None:
-    """Entry point of the `drdrill` console script."""
+    """Entry point of the `drdrill` console script.
+
+    A SIGINT ignored by a parent shell (a background job) is honoured again, and SIGTERM is
+    an interrupt like Ctrl-C, so that both stop drdrill the same safe way.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     app()

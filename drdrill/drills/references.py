@@ -15,7 +15,18 @@ def check_references(drill: DrillFile) -> list[str]:
     problems += _check_probe_names(drill)
     problems += _check_probe_targets(drill)
     problems += _check_steps(drill)
+    problems += _check_budget(drill)
     return problems
+
+
+def _check_budget(drill: DrillFile) -> list[str]:
+    """A budget shorter than the stable window could never see a probe recover."""
+    if drill.recovery_budget_seconds > drill.stable_window_seconds:
+        return []
+    return [
+        f"recovery_budget_seconds: {drill.recovery_budget_seconds:g} must exceed"
+        f" stable_window_seconds ({drill.stable_window_seconds:g}), or no recovery can be seen"
+    ]
 
 
 def _check_probe_names(drill: DrillFile) -> list[str]:

@@ -45,6 +45,9 @@ class ProbeRecovery:
     rto_ns: int | None
     bound_ns: int
     detected_by_timeout: bool
+    # For a probe that never recovered: how long after T0 it was still seen down, a lower
+    # bound of its RTO.
+    down_at_least_ns: int | None = None
 
 
 def outage_start_index(ops: ProbeOps, t0: int) -> int | None:
@@ -111,7 +114,8 @@ def measure_recovery(ops: ProbeOps, spec: ProbeSpec, t0: int | None,
         logger.info("probe never recovered probe=%s outage_start=%d", spec.name, ops.i[start])
         return ProbeRecovery(observed=True, outage_start=int(ops.i[start]), recovered=None,
                              never_recovered=True, rto_ns=None, bound_ns=bound,
-                             detected_by_timeout=by_timeout)
+                             detected_by_timeout=by_timeout,
+                             down_at_least_ns=max(0, int(ops.i[-1]) - t0))
 
     recovered = int(ops.c[recovery])
     # An op invoked after the outage start may complete before T0 (ops overlap when the

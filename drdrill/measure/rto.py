@@ -40,9 +40,7 @@ def drill_rto(recoveries: dict[str, ProbeRecovery], probes: list[ProbeSpec], t0:
 
     never = [spec for spec in critical if recoveries[spec.name].never_recovered]
     if never:
-        spec = never[0]
-        return DrillRto(None, recoveries[spec.name].bound_ns, spec.name, MISSED,
-                        f"critical probe {spec.name} never recovered")
+        return _never_recovered(never, recoveries, objective_s)
 
     measured = [spec for spec in critical if recoveries[spec.name].rto_ns is not None]
     worst = max(measured, key=lambda spec: recoveries[spec.name].rto_ns or 0, default=None)
@@ -61,3 +59,18 @@ def drill_rto(recoveries: dict[str, ProbeRecovery], probes: list[ProbeSpec], t0:
                         subject.format(", ".join(unobserved)) + " no op after T0")
     return DrillRto(rto_ns, bound_ns, name, MET, None)
 
+
+def _never_recovered(never: list[ProbeSpec], recoveries: dict[str, ProbeRecovery],
+                     objective_s: float | None) -> DrillRto:
+    """Missed when a probe was still down past the objective; unknown when the journal ends
+    (an abort, a crash) before the objective could be decided."""
+    spec = max(never, key=lambda s: recoveries[s.name].down_at_least_ns or 0)
+    recovery = recoveries[spec.name]
+    down_s = (recovery.down_at_least_ns or 0) / 1e9
+    if objective_s is not None and down_s > objective_s:
+        return DrillRto(None, recovery.bound_ns, spec.name, MISSED,
+                        f"critical probe {spec.name} never recovered: still down"
+                        f" {down_s:.3f} s after T0, beyond the objective of {objective_s} s")
+    return DrillRto(None, recovery.bound_ns, spec.name, UNKNOWN,
+                    f"critical probe {spec.name} had not recovered when its ops end,"
+                    f" {down_s:.3f} s after T0")

@@ -64,9 +64,7 @@ def summarize(journal: Journal) -> dict[str, Any]:
                    for name, t in facts.phases],
     }
     if facts.truth:
-        summary["truth"] = {store: {"lost_writes": int(record.get("lost_writes") or 0),
-                                    "lost_ranges": record.get("lost_ranges") or []}
-                            for store, record in facts.truth.items()}
+        summary["truth"] = {store: _truth_entry(record) for store, record in facts.truth.items()}
 
     simulator = _simulator(facts)
     if simulator is not None:
@@ -75,6 +73,16 @@ def summarize(journal: Journal) -> dict[str, Any]:
     logger.info("measurement complete verdict=%s rto_s=%s rpo_s=%s", summary["verdict"],
                 summary["rto"]["seconds"], summary["rpo"]["seconds"])
     return summary
+
+
+def _truth_entry(record: dict[str, Any]) -> dict[str, Any]:
+    """What the simulator found in the servers for one store (split-brain when it looked)."""
+    entry = {"lost_writes": int(record.get("lost_writes") or 0),
+             "lost_ranges": record.get("lost_ranges") or []}
+    if "split_brain_writes" in record:
+        entry["split_brain_writes"] = int(record["split_brain_writes"] or 0)
+        entry["split_brain_ranges"] = record.get("split_brain_ranges") or []
+    return entry
 
 
 def _simulator(facts: DrillFacts) -> dict[str, Any] | None:

@@ -21,6 +21,11 @@ def _objective(summary: dict[str, Any], name: str) -> str:
     return f" (objective {objective['objective_seconds']:g} s: {objective['verdict']})"
 
 
+def _count(value: int | None) -> str:
+    """A count, or `unknown` when it could not be measured (a failed final read)."""
+    return "unknown" if value is None else str(value)
+
+
 def print_outcome(summary: dict[str, Any], run_dir: Path) -> None:
     """Print the verdict, RTO, RPO and each store's lost writes."""
     typer.echo(f"verdict: {summary.get('verdict')}")
@@ -32,7 +37,7 @@ def print_outcome(summary: dict[str, Any], run_dir: Path) -> None:
         ranges = store.get("lost_ranges") or []
         simulated = ", replication simulated" if store.get("replication") == "simulated" else ""
         typer.echo(
-            f"  {store['name']} ({store['kind']}{simulated}): lost {store['lost_writes']} of"
+            f"  {store['name']} ({store['kind']}{simulated}): lost {_count(store['lost_writes'])} of"
             f" {store['acked']} acknowledged writes {ranges if ranges else ''}".rstrip()
         )
     typer.echo(f"run directory: {run_dir}")

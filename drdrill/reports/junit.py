@@ -35,7 +35,8 @@ def render_junit(summary: dict[str, Any], journal: Journal) -> str:
     })
     properties = ET.SubElement(suite, "properties")
     for key in ("run_id", "drill", "status", "verdict", "abort_reason"):
-        ET.SubElement(properties, "property", {"name": key, "value": str(summary.get(key))})
+        if summary.get(key) is not None:
+            ET.SubElement(properties, "property", {"name": key, "value": str(summary[key])})
     suite.extend(cases)
 
     root = ET.Element("testsuites", {"name": "drdrill", "tests": suite.get("tests", "0"),

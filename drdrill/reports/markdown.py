@@ -150,7 +150,7 @@ def _decomposition(summary: dict[str, Any]) -> str:
     for probe in summary["probes"]:
         if probe.get("after_last_step_seconds") is not None:
             rows.append([f"{probe['name']} recovered after the last step",
-                         f"+{seconds_text(probe['after_last_step_seconds'])}"])
+                         _signed_seconds(probe["after_last_step_seconds"])])
     return ("## Where the RTO went\n\nSeconds from T0.\n\n"
             + _table(["event", "seconds"], rows))
 
@@ -203,3 +203,9 @@ def _phases(summary: dict[str, Any]) -> str:
         return ""
     rows = [[phase["name"], seconds_text(phase["start_seconds"])] for phase in summary["phases"]]
     return "## Phases\n\nStart, seconds from T0.\n\n" + _table(["phase", "start"], rows)
+
+
+def _signed_seconds(value: float) -> str:
+    """`+1.234 s` or `-0.114 s`: time after (or before) the last step ended."""
+    sign = "-" if value < 0 else "+"
+    return f"{sign}{seconds_text(abs(value))}"

@@ -93,6 +93,8 @@ def step_spans(facts: DrillFacts, origin_ns: int) -> list[Span]:
 def phase_spans(facts: DrillFacts, origin_ns: int, end: float) -> list[Span]:
     """Each phase from its mark to the next mark (the last one to `end`)."""
     marks = [(name, (t - origin_ns) / 1e9) for name, t in facts.phases]
+    if not marks:
+        return []
     ends = [t for _, t in marks[1:]] + [end]
     return [Span(name, start, max(stop, start))
             for (name, start), stop in zip(marks, ends, strict=True)]

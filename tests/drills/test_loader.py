@@ -112,3 +112,43 @@ def test_validate_and_plan_the_example(tmp_path: Path) -> None:
     assert plan.exit_code == 0
     assert "2. fault (T0): process.kill -> primary.postgres" in plan.output
     assert "promote-standby [postgres.promote] -> secondary.postgres" in plan.output
+
+
+def test_unknown_fault_kind_names_the_field_without_pydantic_internals(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d["fault"].update(kind="process.explode"))
+
+    (problem,) = _problems(path)
+    assert problem.startswith("fault.kind: unknown kind 'process.explode'; expected one of")
+    assert "tagged-union" not in problem
+
+
+def test_a_bad_field_of_a_fault_in_a_list(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d.update(fault=[{**d["fault"], "bogus": 1}]))
+
+    assert _problems(path) == ["fault[0].bogus: unknown field (value 1); check its spelling"]
+
+
+def test_a_process_fault_needs_a_way_to_find_its_process(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d["fault"].pop("pid_file"))
+
+    assert _problems(path) == [
+        "fault: value error, give exactly one of pid and pid_file, got"
+        " {'kind': 'process.kill', 'label': 'primary.postgres'}"
+    ]
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text(EXAMPLE.read_text() + "stable_window_seconds: 9\n")
+
+    (problem,) = _problems(path)
+    assert "key 'stable_window_seconds' is given twice in this mapping" in problem
+
+
+def test_a_budget_shorter_than_the_stable_window_can_never_pass(tmp_path: Path) -> None:
+    path = _write(tmp_path, lambda d: d.update(recovery_budget_seconds=1))
+
+    assert _problems(path) == [
+        "recovery_budget_seconds: 1 must exceed stable_window_seconds (2), or no recovery can"
+        " be seen"
+    ]

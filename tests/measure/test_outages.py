@@ -39,10 +39,17 @@ def test_probe_that_never_recovers_has_no_rto() -> None:
 
     assert recovery(j) == ProbeRecovery(observed=True, outage_start=at(0), recovered=None,
                                         never_recovered=True, rto_ns=None, bound_ns=100 * MS,
-                                        detected_by_timeout=False)
+                                        detected_by_timeout=False, down_at_least_ns=1000 * MS)
+    # Still down 1 s after T0 when its ops end: against 30 s that decides nothing...
     rto = drill_rto({"pg-write": recovery(j)}, gather_facts(j).probes, at(0), 30.0)
     assert (rto.rto_ns, rto.bound_ns, rto.probe, rto.verdict, rto.reason) == (
-        None, 100 * MS, "pg-write", "missed", "critical probe pg-write never recovered")
+        None, 100 * MS, "pg-write", "unknown",
+        "critical probe pg-write had not recovered when its ops end, 1.000 s after T0")
+    # ...against 0.5 s it is a miss, whatever came after.
+    rto = drill_rto({"pg-write": recovery(j)}, gather_facts(j).probes, at(0), 0.5)
+    assert (rto.verdict, rto.reason) == (
+        "missed", "critical probe pg-write never recovered: still down 1.000 s after T0,"
+        " beyond the objective of 0.5 s")
 
 
 def test_flapping_recovers_at_the_ok_that_starts_a_clean_window() -> None:

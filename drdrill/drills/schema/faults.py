@@ -18,6 +18,12 @@ class ProcessFault(Strict):
         None, description="process.pause only: resume after this long (default: at the end)"
     )
 
+    @model_validator(mode="after")
+    def _one_way_to_find_the_process(self) -> ProcessFault:
+        if (self.pid is None) == (self.pid_file is None):
+            raise ValueError("give exactly one of pid and pid_file")
+        return self
+
 
 class _TimedFault(Strict):
     duration_seconds: PositiveFloat | None = Field(
