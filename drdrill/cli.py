@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import typer
 
 from drdrill.drills.loader import LoadedDrill, load_drill
-from drdrill.drills.plan import render_plan
 from drdrill.drills.secrets import drill_secrets
 from drdrill.errors import DrillFileError
 from drdrill.redact import redact, redact_log_handlers, remember_secrets
@@ -87,6 +86,8 @@ def plan(file: FileArg) -> None:
     Example: drdrill plan examples/local.yaml
     """
     loaded = _load_or_exit(file)
+    from drdrill.drills.plan import render_plan
+
     typer.echo("\n".join(render_plan(loaded.drill)))
 
 
@@ -108,6 +109,8 @@ def run(
     """
     loaded = _load_or_exit(file)
     if dry_run:
+        from drdrill.drills.plan import render_plan
+
         typer.echo("\n".join(render_plan(loaded.drill)))
         raise typer.Exit(0)
 
@@ -182,6 +185,8 @@ def failover(
 
     typer.echo(f"failover {from_region} -> {to_region}, evidence in {evidence}")
     if dry_run:
+        from drdrill.drills.plan import render_plan
+
         typer.echo("\n".join(render_plan(loaded.drill)))
         raise typer.Exit(0)
 

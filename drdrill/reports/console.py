@@ -37,7 +37,8 @@ def print_outcome(summary: dict[str, Any], run_dir: Path) -> None:
         ranges = store.get("lost_ranges") or []
         simulated = ", replication simulated" if store.get("replication") == "simulated" else ""
         typer.echo(
-            f"  {store['name']} ({store['kind']}{simulated}): lost {_count(store['lost_writes'])} of"
-            f" {store['acked']} acknowledged writes {ranges if ranges else ''}".rstrip()
+            f"  {store['name']} ({store['kind']}{simulated}):"
+            f" lost {_count(store['lost_writes'])} of {store['acked']} acknowledged writes"
+            f" {ranges if ranges else ''}".rstrip()
         )
     typer.echo(f"run directory: {run_dir}")

@@ -13,6 +13,7 @@ import json
 import logging
 import platform
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,14 @@ _CHUNK = 1 << 20
 
 
 def write_evidence(run_dir: Path, journal: Journal, *, ssh_key: Path | None = None,
-                   gpg_key: str | None = None) -> list[str]:
+                   gpg_key: str | None = None,
+                   known_hashes: dict[str, Callable[[], str]] | None = None) -> list[str]:
     """Write the masked drill file, environment.json and evidence.sha256, and sign the latter
-    when a key is given; returns the names listed in evidence.sha256."""
+    when a key is given; returns the names listed in evidence.sha256.
+
+    `known_hashes` gives, by name, how to get the sha256 of a file being hashed elsewhere (the
+    journal, hashed while the charts were drawn).
+    """
     logger.info("evidence started run_dir=%s", run_dir)
     header = journal.header or {}
     drill_file = find_drill_file(run_dir, header)
@@ -52,7 +58,9 @@ def write_evidence(run_dir: Path, journal: Journal, *, ssh_key: Path | None = No
     (run_dir / ENVIRONMENT_NAME).write_text(json.dumps(environment, indent=2) + "\n")
 
     names = [name for name in BUNDLE_FILES if (run_dir / name).is_file()]
-    lines = [f"{file_sha256(run_dir / name)}  {name}\n" for name in names]
+    known = known_hashes or {}
+    lines = [f"{known[name]() if name in known else file_sha256(run_dir / name)}  {name}\n"
+             for name in names]
     (run_dir / EVIDENCE_NAME).write_text("".join(lines))
 
     if ssh_key is not None:

@@ -5,6 +5,7 @@ list covers every report."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ class OutputOptions:
 
 
 def write_outputs(run_dir: Path, summary: dict[str, Any], journal: Journal,
-                  options: OutputOptions | None = None) -> None:
+                  options: OutputOptions | None = None,
+                  known_hashes: dict[str, Callable[[], str]] | None = None) -> None:
     """Write report.html, junit.xml, the metrics file and the evidence bundle of a run."""
     options = options or OutputOptions()
 
@@ -46,5 +48,6 @@ def write_outputs(run_dir: Path, summary: dict[str, Any], journal: Journal,
         started = ((journal.header or {}).get("clock") or {}).get("utc")
         write_metrics(options.metrics_file, render_metrics(summary, started))
 
-    write_evidence(run_dir, journal, ssh_key=options.ssh_key, gpg_key=options.gpg_key)
+    write_evidence(run_dir, journal, ssh_key=options.ssh_key, gpg_key=options.gpg_key,
+                   known_hashes=known_hashes)
     logger.info("outputs written run_dir=%s", run_dir)
