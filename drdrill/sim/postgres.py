@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 WRITE_PROBE = "pg-write"
 PINNED_PROBE = "pg-write-pinned"  # split-brain: a writer never switched off the old primary
 REPLICA_PROBE = "pg-replica"
+PRIMARY_READ_PROBE = "pg-read-primary"
 LINK = "pg-replication"
 CLIENT_LINKS = {PRIMARY: "pg-primary-client", SECONDARY: "pg-secondary-client"}
 TABLE = "drdrill_heartbeat"
@@ -83,6 +84,11 @@ class PostgresComponent(SimComponent):
              "target": f"{SECONDARY}.postgres", "watches": WRITE_PROBE,
              "interval_ms": 2 * interval, "timeout_ms": 1000},
         ]
+        if env.scenario.name == "partition":
+            # The partition cuts the primary's clients, so every probe reads or writes the
+            # primary: the standby is neither cut nor part of what the scenario measures.
+            probes[1] = {**probes[1], "name": PRIMARY_READ_PROBE, "target": f"{PRIMARY}.postgres",
+                         "critical": True}
         if env.scenario.name == "split-brain":
             probes.append({"name": PINNED_PROBE, "kind": "postgres.write",
                            "target": f"{PRIMARY}.postgres", "interval_ms": interval,
