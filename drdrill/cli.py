@@ -27,6 +27,11 @@ logger = logging.getLogger("drdrill")
 
 FileArg = Annotated[Path, typer.Argument(help="the drill file (YAML)", show_default=False)]
 OutOpt = Annotated[Path, typer.Option("--out", help="where run directories are written")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the plan, run nothing")]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", help="run against targets not on loopback without asking")
+]
+VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="log every phase and step")]
 MetricsOpt = Annotated[
     Path | None,
     typer.Option("--metrics-file", help="also write the results in Prometheus text format here"),
@@ -95,13 +100,11 @@ def plan(file: FileArg) -> None:
 def run(
     file: FileArg,
     out: OutOpt = Path("runs"),
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, run nothing")] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", help="run against targets not on loopback without asking")
-    ] = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
     metrics_file: MetricsOpt = None,
     sign: SignOpt = None,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run a drill file against real targets and measure it.
 
@@ -158,13 +161,11 @@ def failover(
     to_region: Annotated[str, typer.Option("--to", help="the region failed over to")],
     evidence: Annotated[Path, typer.Option(
         "--evidence", help="a new directory: the run's journal, reports and evidence bundle")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, run nothing")] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", help="run against targets not on loopback without asking")
-    ] = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
     metrics_file: MetricsOpt = None,
     sign: SignOpt = None,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run a drill file as a failover from one region to another, for runbooks.
 
@@ -202,7 +203,7 @@ def failover(
 def preflight(
     file: FileArg,
     seconds: Annotated[float, typer.Option(help="how long the probes run")] = 3.0,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Check that the drill could run; injects no fault and runs no step.
 
@@ -247,7 +248,7 @@ def simulate(
     ] = None,
     metrics_file: MetricsOpt = None,
     sign: SignOpt = None,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Build two regions on loopback from real servers, run a drill on them, measure it.
 
