@@ -365,7 +365,8 @@ def verify(
         typer.echo(f"problem   {problem}")
 
     if not result.ok:
-        named = ", ".join(result.changed + result.missing) or "the signature"
+        problems = [problem.split(":")[0] for problem in result.problems]
+        named = ", ".join(result.changed + result.missing + problems) or "the signature"
         typer.echo(f"evidence NOT intact: {named}", err=True)
         raise typer.Exit(1)
     typer.echo("evidence intact")

@@ -1,8 +1,10 @@
 """`drdrill verify RUN_DIR`: the evidence bundle is what it was when it was made.
 
-Three checks: every file of `evidence.sha256` still has its hash (the same check as
-`sha256sum -c`), the bundle files present are all listed, and each signature of the list is
-valid. A signature is required when the caller names a trust anchor (a key or allowed signers).
+Four checks: every file of `evidence.sha256` still has its hash (the same check as
+`sha256sum -c`), the bundle files present are all listed, each signature of the list is
+valid, and a drill file kept in the run directory (`drill.yaml`, unmasked, so not in the
+bundle) still has the hash the journal's first record gives. A signature is required when the
+caller names a trust anchor (a key or allowed signers).
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import orjson
+
 from drdrill.errors import DrdrillError
+from drdrill.journal.writer import JOURNAL_NAME
 from drdrill.reports.evidence import BUNDLE_FILES, EVIDENCE_NAME, file_sha256
 from drdrill.reports.signing import GPG_SUFFIX, SSH_SUFFIX, SignatureCheck, gpg_verify, ssh_verify
 
@@ -20,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # sha256sum's line: hash, a space, ' ' (text) or '*' (binary), the name; a leading backslash
 # means the name has \\ and \n escapes.
+# The drill file the simulator keeps in the run directory as it ran it.
+DRILL_FILE_NAME = "drill.yaml"
 _LINE = re.compile(r"^(?P<escaped>\\?)(?P<hash>[0-9a-fA-F]{64}) [ *](?P<name>.+)$")
 
 
@@ -57,9 +64,28 @@ def verify_evidence(run_dir: Path, *, allowed_signers: Path | None = None,
     listed = _check_hashes(run_dir, listing, result)
     result.unlisted = [n for n in BUNDLE_FILES if (run_dir / n).is_file() and n not in listed]
     _check_signatures(listing, result, allowed_signers, public_key, gpg_homedir)
+    _check_drill_file(run_dir, result)
     logger.info("evidence verified run_dir=%s ok=%s changed=%s missing=%s", run_dir, result.ok,
                 result.changed, result.missing)
     return result
+
+
+def _check_drill_file(run_dir: Path, result: Verification) -> None:
+    """A `drill.yaml` beside the journal must be the file whose hash the journal recorded."""
+    drill_file = run_dir / DRILL_FILE_NAME
+    journal = run_dir / JOURNAL_NAME
+    if not drill_file.is_file() or not journal.is_file():
+        return
+
+    with journal.open("rb") as lines:
+        first = lines.readline()
+    try:
+        recorded = orjson.loads(first).get("drill_sha256")
+    except orjson.JSONDecodeError:
+        return  # a changed journal is reported by its own hash
+    if recorded and file_sha256(drill_file) != recorded:
+        result.problems.append(f"{DRILL_FILE_NAME}: its sha256 differs from the drill file"
+                               " hash the journal recorded")
 
 
 def _check_hashes(run_dir: Path, listing: Path, result: Verification) -> set[str]:

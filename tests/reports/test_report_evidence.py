@@ -4,17 +4,21 @@ made and checked with the real tools."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from report_journals import DrillShape, built_run
 from typer.testing import CliRunner
 
 from drdrill.cli import app
+from drdrill.reports.build import build_reports
+from drdrill.reports.verify import verify_evidence
 
 BUNDLE = ["journal.jsonl", "drill.masked.yaml", "environment.json", "summary.json", "report.md",
           "report.html", "junit.xml"]
@@ -169,3 +173,28 @@ def test_sign_refuses_a_changed_bundle(run_dir: Path, ssh_key: Path) -> None:
     assert result.exit_code == 1
     assert "sign: refusing to sign a changed bundle: report.html" in result.output
     assert not (run_dir / "evidence.sha256.sig").exists()
+
+
+def test_verify_fails_when_the_kept_drill_file_is_not_the_one_the_journal_hashed(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    built_run(run_dir, DrillShape())
+    drill = run_dir / "drill.yaml"
+    journal = run_dir / "journal.jsonl"
+    header = orjson.loads(journal.read_bytes().splitlines()[0])
+    drill.write_text("name: the-drill-that-ran\n")
+    # The drill file the journal names is this one: rewrite its hash into the first record.
+    header["drill_sha256"] = hashlib.sha256(drill.read_bytes()).hexdigest()
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(orjson.dumps(header) + b"\n" + b"".join(lines[1:]))
+    build_reports(run_dir)
+    assert verify_evidence(run_dir).ok
+
+    drill.write_text("name: the-drill-that-ran\nobjectives: {rto_seconds: 3000}\n")
+
+    result = verify_evidence(run_dir)
+    assert not result.ok
+    assert result.problems == [
+        "drill.yaml: its sha256 differs from the drill file hash the journal recorded"
+    ]
