@@ -34,6 +34,8 @@ def refuse_interrupts() -> Iterator[None]:
 
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # add_signal_handler raises NotImplementedError on event loops without Unix signals
+        # and RuntimeError off the main thread; there the rollback simply runs unguarded.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, refuse)
             installed.append(sig)
